@@ -104,7 +104,7 @@ export class PbxTarget {
     if (this.api?.generation !== generation) {
       if (this.api) this.log.warn({ from: this.api.generation, to: generation }, 'MikoPBX API generation changed');
       else this.log.info({ api: generation }, 'MikoPBX API generation detected');
-      this.api = createApi(generation, this.transport, this.opts.config);
+      this.api = createApi(generation, this.transport, this.opts.config, this.log);
       this.health.apiInfo.reset();
       this.health.apiInfo.set({ api: generation }, 1);
     }
@@ -199,7 +199,7 @@ export class PbxTarget {
     for (const reason of BACKOFF_REASONS) {
       this.health.backoffUntil.set({ reason }, this.transport.backoff.until(reason) / 1000);
     }
-    if (this.transport.backoff.until('rate_limited') > 0) this.health.up.set(0);
+    if (this.transport.backoff.until('rate_limited') > 0 || this.transport.backoff.until('login_refused') > 0) this.health.up.set(0);
     this.health.requestBudgetRemaining.set(this.transport.budget.remaining());
     const seq = ++this.renderSeq;
     const text = await this.registry.metrics();
