@@ -142,14 +142,14 @@ describe('legacy active calls', () => {
   it('decodes the JSON string that cdr/getActiveCalls puts inside data', () => {
     const legs = parseLegacyActiveCalls(fixtureJson('legacy/active-calls.json').data);
     expect(legs).toHaveLength(4);
-    expect(legs[0]).toEqual({ linkedid: 'mikopbx-1716190707.24', srcChannel: null, dstChannel: null, srcNum: '206', dstNum: '226', ended: false });
+    expect(legs[0]).toEqual({ linkedid: 'mikopbx-1716190707.24', srcChannel: null, dstChannel: null, srcNum: '202', dstNum: '203', ended: false });
     expect(legs[2]?.ended).toBe(true);
     // No channel names: numbers decide direction; an ended leg of a running call is still that call.
-    const s = summariseActiveCalls({ legs, hasChannels: false }, [], new Set(['201', '204', '205', '206', '226']));
+    const s = summariseActiveCalls({ legs, hasChannels: false }, [], new Set(['201', '202', '203', '204', '205']));
     expect(s.byDirection).toEqual({ inbound: 1, outbound: 1, internal: 1 });
     expect(s.channels).toBe(0);
     // Internal numbers on live legs mark phones in a call (205's leg has ended).
-    expect([...s.liveExtensions].sort()).toEqual(['201', '204', '206', '226']);
+    expect([...s.liveExtensions].sort()).toEqual(['201', '202', '203', '204']);
   });
 
   it('treats [] (the PBX 2 s timeout) and an empty string as no calls, and plain rows as rows', () => {
