@@ -168,6 +168,13 @@ export class LegacySession {
     if (res.status === 404) {
       throw new PbxApiError('not-found', LEGACY_LOGIN_PATH, `HTTP 404: ${LEGACY_LOGIN_PATH} does not exist; this is not a legacy MikoPBX (≤ 2024.x): check MIKOPBX_API_VERSION`, 404);
     }
+    if (res.status >= 300 && res.status < 400) {
+      const to = String(res.headers.location ?? '?');
+      throw new PbxApiError('http', LEGACY_LOGIN_PATH, `HTTP ${res.status} redirect to ${to} on login; set MIKOPBX_URL to the final https:// address`, res.status);
+    }
+    if (res.status >= 500) {
+      throw new PbxApiError('http', LEGACY_LOGIN_PATH, `HTTP ${res.status} on login: the PBX web server failed`, res.status);
+    }
     let body: unknown;
     try {
       body = parseJsonBody(res);
@@ -182,16 +189,16 @@ export class LegacySession {
         this.stop(LEGACY_LOGIN_PATH, 'the PBX accepted the login but set no PHPSESSID session cookie', res.status);
       }
       this.adopt(cookie);
-      this.log?.info({ login: creds.login }, `logged in to the legacy MikoPBX web admin as "${creds.login}"`);
+      this.log?.info({ login: creds.login }, `logged in to the legacy MikoPBX web admin as ${creds.login}`);
       return cookie;
     }
 
     this.noteRefusal(LEGACY_LOGIN_PATH, false);
     const throttled = /too many|\b0 attempts/i.test(said);
     const why = throttled
-      ? `the PBX's login throttle refused user "${creds.login}" (too many logins from this IP within 5 min; another tool behind the same address?)`
-      : `MikoPBX refused the login for user "${creds.login}": wrong MIKOPBX_LOGIN or MIKOPBX_PASSWORD`;
-    this.stop(LEGACY_LOGIN_PATH, `${why}${said ? ` (the PBX said: ${JSON.stringify(said)})` : ''}`, res.status);
+      ? `the PBX's login throttle refused user ${creds.login} (too many logins from this IP within 5 min; another tool behind the same address?)`
+      : `MikoPBX refused the login for user ${creds.login}: wrong MIKOPBX_LOGIN or MIKOPBX_PASSWORD (fix them and restart the exporter)`;
+    this.stop(LEGACY_LOGIN_PATH, `${why}${said ? `; the PBX said: ${said}` : ''}`, res.status);
   }
 
   /** Records a refusal the PBX may have logged as "Wrong password"; pauses before fail2ban would ban. */

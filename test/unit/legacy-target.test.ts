@@ -47,7 +47,7 @@ describe('PbxTarget against a legacy PBX (nock)', () => {
     for (const name of ['mikopbx_sip_peers', 'mikopbx_sip_peer_up', 'mikopbx_provider_state', 'mikopbx_providers', 'mikopbx_active_calls', 'mikopbx_provider_active_calls']) {
       expect(text).toContain(`# TYPE ${name} gauge`);
     }
-    expect(lines.join('')).toContain(`logged in to the legacy MikoPBX web admin as \\"${LOGIN}\\"`);
+    expect(lines.join('')).toContain(`logged in to the legacy MikoPBX web admin as ${LOGIN}`);
     for (const out of [text, ...lines]) {
       expect(out).not.toContain(sid(1));
       expect(out).not.toContain(PASSWORD);
@@ -192,8 +192,8 @@ describe('PbxTarget against a legacy PBX (nock)', () => {
   });
 
   it.each([
-    ['a wrong password', 'legacy/login-failed.json', /MikoPBX refused the login for user \\"monitor\\": wrong MIKOPBX_LOGIN or MIKOPBX_PASSWORD.*9 attempts left/],
-    ['the login throttle', 'legacy/login-throttled.json', /login throttle refused user \\"monitor\\".*Too many login attempts/],
+    ['a wrong password', 'legacy/login-failed.json', /MikoPBX refused the login for user monitor: wrong MIKOPBX_LOGIN or MIKOPBX_PASSWORD.*the PBX said: Authorization failed, you have 9 attempts left/],
+    ['the login throttle', 'legacy/login-throttled.json', /login throttle refused user monitor .*Too many login attempts/],
   ])('%s: plain error log, mikopbx_up 0, and no request until the back-off ends', async (_name, body, message) => {
     let t = NOW;
     const scope = nock(PBX).post(LOGIN_PATH).reply(200, fixture(body), { 'content-type': 'application/json' });
@@ -287,6 +287,29 @@ describe('PbxTarget against a legacy PBX (nock)', () => {
     expect(refusals.length).toBeGreaterThan(0);
     expect(maxInWindow(refusals, 30 * MIN)).toBeLessThanOrEqual(3); // fail2ban bans after 5
     expect(maxInWindow(logins, 5 * MIN)).toBeLessThanOrEqual(3); // the PBX refuses the 10th
+  });
+
+  it('a login that fails without a verdict (redirect, 5xx): no back-off, but at most 3 logins in 5 min', async () => {
+    let t = NOW;
+    const scope = nock(PBX)
+      .post(LOGIN_PATH)
+      .reply(302, '', { location: 'https://pbx.test/admin-cabinet/session/start' })
+      .post(LOGIN_PATH)
+      .twice()
+      .reply(502, '<html>Bad gateway</html>', { 'content-type': 'text/html' });
+    const { target, lines } = newTarget(legacyConfig({ apiVersion: 'legacy' }), () => t);
+    for (let i = 0; i < 6; i++) {
+      await target.runStatusPoll();
+      t += 30_000;
+    }
+    target.close();
+    expect(scope.isDone()).toBe(true); // 3 logins, none in polls 4–6
+    const text = target.metricsText();
+    expect(sample(text, 'mikopbx_api_backoff_until_timestamp_seconds{reason="login_refused"}')).toBe(0);
+    const log = lines.join('');
+    expect(log).toMatch(/redirect to https:\/\/pbx.test\/admin-cabinet\/session\/start on login; set MIKOPBX_URL/);
+    expect(log).toMatch(/HTTP 502 on login/);
+    expect(log).toMatch(/not logging in again for another \d+ s: 3 logins in the last 5 min/);
   });
 
   it('a session cookie registered at run time is scrubbed from every log line', () => {
