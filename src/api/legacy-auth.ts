@@ -189,6 +189,7 @@ export class LegacySession {
         this.stop(LEGACY_LOGIN_PATH, 'the PBX accepted the login but set no PHPSESSID session cookie', res.status);
       }
       this.adopt(cookie);
+      this.transport.backoff.reset('login_refused'); // a clean login ends the doubling of earlier pauses
       this.log?.info({ login: creds.login }, `logged in to the legacy MikoPBX web admin as ${creds.login}`);
       return cookie;
     }
