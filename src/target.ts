@@ -134,13 +134,16 @@ export class PbxTarget {
     if (setupError) this.logFailure('status poll', setupError);
     let anySuccess = false;
     let unreachable = setupError !== null && isUnreachable(setupError);
+    let notFound = false;
     for (const name of names) {
       const ok = await this.runOne(name, api, setupError);
       anySuccess ||= ok.success;
       if (!ok.success && ok.unreachable) unreachable = true;
+      if (!ok.success && ok.notFound) notFound = true;
     }
     // A PBX that was unreachable may come back upgraded (or downgraded): detect again then.
-    if (unreachable && !anySuccess) this.redetect = true;
+    // Also when a whole poll met 404s: the PBX rebooted into another generation between two polls.
+    if ((unreachable || notFound) && !anySuccess) this.redetect = true;
     this.health.up.set(anySuccess ? 1 : 0);
     await this.render();
   }
@@ -160,7 +163,7 @@ export class PbxTarget {
     return r;
   }
 
-  private async runOne(name: CollectorName, api: PbxApi | null, setupError: unknown): Promise<CollectorResult & { unreachable: boolean }> {
+  private async runOne(name: CollectorName, api: PbxApi | null, setupError: unknown): Promise<CollectorResult & { unreachable: boolean; notFound: boolean }> {
     const collector = this.collectors.get(name);
     const start = performance.now();
     let error: unknown = setupError;
@@ -187,7 +190,7 @@ export class PbxTarget {
       this.log.debug({ collector: name, durationSeconds }, 'collector succeeded');
     }
     this.results.set(name, result);
-    return { ...result, unreachable: isUnreachable(error) };
+    return { ...result, unreachable: isUnreachable(error), notFound: error instanceof PbxApiError && error.kind === 'not-found' };
   }
 
   private logFailure(what: string, error: unknown): void {

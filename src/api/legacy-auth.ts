@@ -22,6 +22,10 @@ const LOGIN_WINDOW_MS = 300_000;
 const MAX_REFUSALS = 3;
 const REFUSAL_WINDOW_MS = 1_800_000;
 
+// After a login that failed without a verdict (network, 404, 5xx, HTML), the other requests of
+// the same poll fail with that error instead of each trying to log in again.
+const LOGIN_RETRY_MS = 25_000;
+
 const SESSION_COOKIE = /(?:^|[;,]\s*)PHPSESSID=([^;,\s]*)/;
 
 /** The PHPSESSID a response sets: a value, 'cleared' when the PBX deletes it, null when none. */
@@ -67,6 +71,7 @@ export class LegacySession {
   private loggingIn: Promise<string> | null = null;
   private readonly logins: number[] = [];
   private readonly refusals: number[] = [];
+  private lastFailure: { at: number; error: unknown } | null = null;
 
   constructor(
     private readonly transport: Transport,
@@ -128,9 +133,22 @@ export class LegacySession {
   }
 
   private login(): Promise<string> {
-    this.loggingIn ??= this.doLogin().finally(() => {
-      this.loggingIn = null;
-    });
+    const failed = this.lastFailure;
+    if (failed && this.transport.now() - failed.at < LOGIN_RETRY_MS) return Promise.reject(failed.error);
+    this.loggingIn ??= this.doLogin()
+      .then(
+        (cookie) => {
+          this.lastFailure = null;
+          return cookie;
+        },
+        (error: unknown) => {
+          this.lastFailure = { at: this.transport.now(), error };
+          throw error;
+        },
+      )
+      .finally(() => {
+        this.loggingIn = null;
+      });
     return this.loggingIn;
   }
 

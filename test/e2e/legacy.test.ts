@@ -191,6 +191,24 @@ describe('end to end: exporter against the legacy simulator', () => {
     expect(sim.stats.loginAttempts).toBe(1);
   });
 
+  it('follows sim.setMode() upgrades that happen between two polls, with no outage seen', async () => {
+    const { sim, target } = await start({ mode: 'legacy' }, { apiKey: DEFAULT_API_KEY });
+    await target.runStatusPoll();
+    expectTruth(sim, target);
+    sim.setMode('v3');
+    await target.runStatusPoll(); // legacy routes answer 404 now
+    await target.runStatusPoll(); // detects v3
+    expect(target.generation).toBe('v3');
+    expectTruth(sim, target);
+    sim.setMode('legacy');
+    await target.runStatusPoll();
+    await target.runStatusPoll();
+    expect(target.generation).toBe('legacy');
+    expectTruth(sim, target);
+    expect(sim.stats.loginAttempts).toBe(2); // one per legacy period
+    expect(sim.stats.unauthenticatedRequests).toBe(0);
+  });
+
   it('never logs the password or a session cookie', async () => {
     const { sim, target } = await start({ mode: 'legacy' });
     await target.runStatusPoll();

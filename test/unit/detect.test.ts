@@ -131,6 +131,49 @@ describe('API generation detection (MIKOPBX_API_VERSION=auto)', () => {
     expect(sample(text, `mikopbx_api_requests_total{endpoint="${LOGIN_PATH}",code="200"}`)).toBe(1);
   });
 
+  it('legacy → v3 between two polls (no outage seen): a poll of 404s makes it detect again', async () => {
+    const scope = nock(PBX).get(P.ping).reply(404, fixture('legacy/ping-404.json'));
+    mockStatus(mockLogin(scope, sid(1)), sid(1));
+    // upgraded: the legacy routes are gone (v3 answers its own 404 body, without checking auth)
+    const v3NotFound = '{"success":false,"messages":{"error":["Endpoint not found"]},"data":null}';
+    scope.get(P.sip).reply(404, v3NotFound).get(P.channels).reply(404, v3NotFound).get(P.peers).reply(404, v3NotFound);
+    scope.get(P.ping).reply(200, fixture('v3/ping.json'));
+    mockV3(scope);
+    const { target } = newTarget();
+    await target.runStatusPoll();
+    await target.runStatusPoll();
+    expect(sample(target.metricsText(), 'mikopbx_up')).toBe(0);
+    await target.runStatusPoll();
+    target.close();
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(target.generation).toBe('v3');
+    expect(apiInfo(target.metricsText())).toEqual(['mikopbx_api_info{api="v3"} 1']);
+    expect(sample(target.metricsText(), 'mikopbx_up')).toBe(1);
+  });
+
+  it('v3 → legacy between two polls: the 404s make it detect again and log in', async () => {
+    const scope = mockV3(nock(PBX).get(P.ping).reply(200, fixture('v3/ping.json')));
+    const legacy404 = fixture('legacy/not-found.json');
+    scope.get(V3.providers).reply(404, legacy404).get(V3.channels).reply(404, legacy404).get(V3.extensions).reply(404, legacy404);
+    scope.get(P.ping).reply(404, fixture('legacy/ping-404.json'));
+    mockStatus(mockLogin(scope, sid(3)), sid(3));
+    const { target } = newTarget();
+    for (let i = 0; i < 3; i++) await target.runStatusPoll();
+    target.close();
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(target.generation).toBe('legacy');
+    expect(apiInfo(target.metricsText())).toEqual(['mikopbx_api_info{api="legacy"} 1']);
+  });
+
+  it('a legacy login answered 404 fails the poll once, not once per collector', async () => {
+    const scope = nock(PBX).post(LOGIN_PATH).reply(404, fixture('legacy/not-found.json'));
+    const { target, lines } = newTarget(legacyConfig({ apiVersion: 'legacy' }));
+    await target.runStatusPoll();
+    target.close();
+    expect(scope.isDone()).toBe(true);
+    expect(lines.filter((l) => l.includes('does not exist; this is not a legacy MikoPBX'))).toHaveLength(3);
+  });
+
   it('MIKOPBX_API_VERSION=legacy skips the ping', async () => {
     const scope = mockStatus(mockLogin(nock(PBX), sid(1)), sid(1));
     const { target } = newTarget(legacyConfig({ apiVersion: 'legacy' }));
