@@ -2,7 +2,7 @@
 // schema check, install-time checks, packaging, and the helm-unittest suites (via unittest-lite).
 // Helm comes from $HELM, PATH, or `npm run helm:fetch` (run here when none is found).
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -64,6 +64,7 @@ describe.skipIf(!helm)('chart rendered with helm', () => {
     work = mkdtempSync(join(tmpdir(), 'helm-chart-'));
     chart = join(work, 'mikopbx-exporter');
     cpSync(chartDir, chart, { recursive: true });
+    mkdirSync(join(chart, 'files'), { recursive: true });
     if (!existsSync(join(chart, 'files', 'alerts.yml'))) {
       writeFileSync(join(chart, 'files', 'alerts.yml'), FIXTURE_ALERTS);
       fixtures.push('alerts.yml');
@@ -156,6 +157,26 @@ describe.skipIf(!helm)('chart rendered with helm', () => {
       'Service',
       'ServiceAccount',
     ]);
+  });
+
+  it('prints NOTES that tell how to check the exporter (helm install --dry-run=client, no cluster)', () => {
+    const install = (...args: string[]) =>
+      spawnSync(helm!, ['install', 'mikopbx', chart, '--namespace', 'monitoring', '--dry-run=client', ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, KUBECONFIG: join(work, 'no-kubeconfig') },
+      });
+    const plain = install('--values', join(chart, 'ci', 'monitoring-values.yaml'));
+    expect(plain.status, plain.stderr).toBe(0);
+    const notes = plain.stdout.slice(plain.stdout.indexOf('NOTES:'));
+    expect(notes).toContain('kubectl -n monitoring port-forward svc/mikopbx-mikopbx-exporter 10745');
+    expect(notes).toContain('curl -s http://127.0.0.1:10745/metrics');
+    expect(notes).toContain('ServiceMonitor mikopbx-mikopbx-exporter');
+    expect(notes).toContain('grafana_dashboard="1"');
+    expect(notes).not.toContain('WARNING');
+    const tls = install('--values', join(chart, 'ci', 'web-config-values.yaml'));
+    expect(tls.stdout).toContain('curl -sk https://<user>:<password>@127.0.0.1:10745/metrics');
+    const bare = install('--set', 'config.url=https://pbx.example.com');
+    expect(bare.stdout).toContain('WARNING: no credentials are configured');
   });
 
   const rejected: [string, string[], RegExp][] = [
