@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
+import { findTool } from '../helpers/tools.js';
 import { chartDir, ciValuesFiles, findHelm, parseManifests, repoRoot } from './chart.js';
 import { readSuite, runTest, type Suite } from './unittest-lite.js';
 
@@ -129,6 +130,16 @@ describe.skipIf(!helm)('chart rendered with helm', () => {
     const source = parse(readFileSync(join(chart, 'files', 'alerts.yml'), 'utf8')) as { groups: unknown[] };
     expect(rule!.spec.groups).toEqual(source.groups);
     expect(rule!.metadata.labels.release).toBe('kube-prometheus-stack');
+  });
+
+  const promtool = findTool('promtool');
+  it.skipIf(!promtool)('renders a PrometheusRule whose groups pass promtool check rules', () => {
+    const docs = template('--values', join(chart, 'ci', 'monitoring-values.yaml')) as Doc[];
+    const [rule] = ofKind(docs, 'PrometheusRule');
+    const file = join(work, 'rendered-rules.yml');
+    writeFileSync(file, stringify({ groups: rule!.spec.groups }));
+    const r = spawnSync(promtool!, ['check', 'rules', file], { encoding: 'utf8' });
+    expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
   });
 
   it('renders the dashboard ConfigMap for the Grafana sidecar with the JSON file as is', () => {
