@@ -241,10 +241,12 @@ describe.skipIf(!helm)('chart rendered with helm', () => {
       ['contains', { contains: { path: 'spec.template.spec.containers[0].env', content: { name: 'NOPE', value: 'x' } } }],
       ['notContains', { notContains: { path: 'spec.template.spec.containers[0].env', any: true, content: { name: 'MIKOPBX_URL' } } }],
       ['isSubset', { isSubset: { path: 'spec.template.spec.securityContext', content: { runAsUser: 0 } } }],
+      ['isSubset on a nested map (compared whole)', { isSubset: { path: 'spec.template.spec.securityContext', content: { seccompProfile: {} } } }],
       ['exists', { exists: { path: 'spec.template.spec.hostNetwork' } }],
       ['notExists', { notExists: { path: 'spec.template.spec.containers[0].image' } }],
       ['matchRegex', { matchRegex: { path: 'metadata.name', pattern: '^nope' } }],
       ['failedTemplate', { failedTemplate: { errorMessage: 'anything' } }],
+      ['failedTemplate pattern', { failedTemplate: { errorPattern: 'anything' } }],
       ['an unknown assertion', { isAPIVersion: { of: 'apps/v1' } }],
     ];
     it.each(wrong)('fails a wrong %s', (_kind, assertion) => {

@@ -67,14 +67,17 @@ export function getPath(doc: unknown, path: string): { found: boolean; value: un
   return { found: true, value: cur };
 }
 
+/** helm-unittest's validateSubset: every key of `expected` deep-equals the same key of `actual`. */
 function isSubset(actual: unknown, expected: unknown): boolean {
-  if (typeof expected !== 'object' || expected === null || Array.isArray(expected)) return isDeepStrictEqual(actual, expected);
-  if (typeof actual !== 'object' || actual === null || Array.isArray(actual)) return false;
-  return Object.entries(expected).every(([k, v]) => isSubset((actual as Values)[k], v));
+  const isMap = (v: unknown): v is Values => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isMap(actual) || !isMap(expected)) return false;
+  return Object.entries(expected).every(([k, v]) => isDeepStrictEqual(actual[k], v));
 }
 
 interface Rendered {
+  /** The message of a failed render (`fail`/`required`) and helm's whole error output. */
   error: string | undefined;
+  errorOutput: string;
   byTemplate: Map<string, Record<string, unknown>[]>;
 }
 
@@ -89,7 +92,7 @@ function render(helm: string, chartDir: string, suiteDir: string, release: Relea
     const r = spawnSync(helm, args, { encoding: 'utf8' });
     if (r.status !== 0) {
       const m = /execution error at \([^)]*\): (.*)$/m.exec(r.stderr);
-      return { error: (m?.[1] ?? r.stderr).trim(), byTemplate: new Map() };
+      return { error: (m?.[1] ?? r.stderr).trim(), errorOutput: r.stderr, byTemplate: new Map() };
     }
     const byTemplate = new Map<string, Record<string, unknown>[]>();
     for (const chunk of r.stdout.split(/^---\s*$/m)) {
@@ -98,7 +101,7 @@ function render(helm: string, chartDir: string, suiteDir: string, release: Relea
       const docs = parseManifests(chunk);
       byTemplate.set(source, [...(byTemplate.get(source) ?? []), ...docs]);
     }
-    return { error: undefined, byTemplate };
+    return { error: undefined, errorOutput: '', byTemplate };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -107,8 +110,14 @@ function render(helm: string, chartDir: string, suiteDir: string, release: Relea
 function check(kind: string, spec: Values, docs: Record<string, unknown>[], rendered: Rendered): string | undefined {
   if (kind === 'failedTemplate') {
     if (rendered.error === undefined) return 'expected the template to fail, it rendered';
-    const want = spec.errorMessage as string | undefined;
-    return want === undefined || rendered.error === want ? undefined : `failed with "${rendered.error}", expected "${want}"`;
+    const message = spec.errorMessage as string | undefined;
+    if (message !== undefined && rendered.error !== message) return `failed with "${rendered.error}", expected "${message}"`;
+    const pattern = spec.errorPattern as string | undefined;
+    // Like helm-unittest: a regular expression, or the literal text when that does not match.
+    if (pattern !== undefined && !new RegExp(pattern).test(rendered.errorOutput) && !rendered.errorOutput.includes(pattern)) {
+      return `failed with "${rendered.error}", expected a match of /${pattern}/`;
+    }
+    return undefined;
   }
   if (rendered.error !== undefined) return `render failed: ${rendered.error}`;
   if (kind === 'hasDocuments') {
