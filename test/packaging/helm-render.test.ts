@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { Deployment } from 'kubernetes-models/apps/v1';
+import { ConfigMap, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { findTool } from '../helpers/tools.js';
 import { chartDir, ciValuesFiles, findHelm, parseManifests, repoRoot } from './chart.js';
 import { readSuite, runTest, type Suite } from './unittest-lite.js';
@@ -122,6 +125,34 @@ describe.skipIf(!helm)('chart rendered with helm', () => {
     for (const m of container.volumeMounts) expect(volumes.has(m.name)).toBe(true);
     // Every env value is a string, as Kubernetes requires.
     for (const e of container.env) if ('value' in e) expect(typeof e.value).toBe('string');
+  });
+
+  // Types, formats and required fields of the API (kubernetes-models); unknown fields are not
+  // caught by these schemas, the assertions above and the helm-unittest suites cover the names.
+  const models: Record<string, new (data: never) => { validate(): void }> = {
+    Deployment,
+    Service,
+    ServiceAccount,
+    Secret,
+    ConfigMap,
+    ServiceMonitor,
+    PrometheusRule,
+  };
+  it.each(exampleFiles)('renders ci/%s (with every optional object on) into manifests valid for the Kubernetes API', (file) => {
+    const on = ['serviceMonitor.enabled=true', 'prometheusRule.enabled=true', 'dashboard.enabled=true'];
+    const docs = template('--values', join(chart, 'ci', file), ...on.flatMap((s) => ['--set', s])) as Doc[];
+    expect(docs.map((d) => d.kind)).toEqual(expect.arrayContaining(Object.keys(models).filter((k) => k !== 'Secret')));
+    for (const doc of docs) {
+      const Model = models[doc.kind];
+      expect(Model, `no schema for ${doc.kind}`).toBeDefined();
+      expect(() => new Model!(doc as never).validate(), `${doc.kind} ${doc.metadata.name}`).not.toThrow();
+    }
+  });
+
+  it('the API schemas catch a wrongly typed field', () => {
+    const [deployment] = ofKind(template('--values', join(chart, 'ci', 'api-key-values.yaml')) as Doc[], 'Deployment');
+    deployment!.spec.template.spec.containers[0].ports[0].containerPort = '10745';
+    expect(() => new Deployment(deployment as never).validate()).toThrow(/containerPort/);
   });
 
   it('renders the PrometheusRule with the groups of files/alerts.yml unchanged', () => {
