@@ -3,22 +3,37 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-/** Replaces every occurrence of a secret, raw or JSON-escaped, in a serialised log line. */
+// Secrets known to this process (API key, password, session cookies, basic-auth passwords once
+// verified). Process-wide because secrets are learnt at run time (e.g. a new session cookie) by
+// code that has no handle on the logger.
+const registered = new Set<string>();
+let needles: string[] = [];
+
+function variants(s: string): string[] {
+  return [s, JSON.stringify(s).slice(1, -1), encodeURIComponent(s), Buffer.from(s).toString('base64')];
+}
+
+/** Adds a secret to scrub from every log line, error text and page from now on. */
+export function registerSecret(secret: string | undefined): void {
+  // Too short to scrub without mangling ordinary text; such values are not real secrets anyway.
+  if (secret === undefined || secret.length < 4 || registered.has(secret)) return;
+  registered.add(secret);
+  const all = new Set(needles);
+  for (const v of variants(secret)) if (v.length >= 4) all.add(v);
+  needles = [...all].sort((a, b) => b.length - a.length);
+}
+
+/** Replaces every registered secret (raw, JSON-escaped, URI-encoded, base64) in a text. */
+export function scrubSecrets(text: string): string {
+  let out = text;
+  for (const n of needles) if (out.includes(n)) out = out.split(n).join('[REDACTED]');
+  return out;
+}
+
+/** A scrubber for a fixed list of secrets (which are also registered process-wide). */
 export function makeScrubber(secrets: readonly string[]): (line: string) => string {
-  const needles = new Set<string>();
-  for (const s of secrets) {
-    if (s.length < 4) continue; // too short to scrub without mangling ordinary text
-    needles.add(s);
-    needles.add(JSON.stringify(s).slice(1, -1));
-    needles.add(encodeURIComponent(s));
-  }
-  const list = [...needles].sort((a, b) => b.length - a.length);
-  if (list.length === 0) return (line) => line;
-  return (line) => {
-    let out = line;
-    for (const n of list) if (out.includes(n)) out = out.split(n).join('[REDACTED]');
-    return out;
-  };
+  for (const s of secrets) registerSecret(s);
+  return scrubSecrets;
 }
 
 export interface LoggerOptions {
@@ -47,7 +62,10 @@ export function createLogger(opts: LoggerOptions): Logger {
       base: { name: 'mikopbx-exporter' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      redact: { paths: ['apiKey', 'password', 'headers.authorization', 'headers.cookie', '*.apiKey', '*.password'], censor: '[REDACTED]' },
+      redact: {
+        paths: ['apiKey', 'password', 'headers.authorization', 'headers.cookie', 'headers["set-cookie"]', '*.apiKey', '*.password'],
+        censor: '[REDACTED]',
+      },
     },
     stream,
   );
