@@ -23,6 +23,7 @@ export interface StartOptions {
   /** Injected clock and budget sleep, for accelerated tests. */
   now?: TargetOptions['now'];
   sleep?: TargetOptions['sleep'];
+  maxBodyBytes?: number;
   /** Grace period for open HTTP connections at shutdown. */
   closeGraceMs?: number;
 }
@@ -33,7 +34,8 @@ export interface StartOptions {
  */
 export async function startExporter(config: Config, logger: Logger, opts: StartOptions = {}): Promise<Exporter> {
   const processRegistry = createProcessRegistry();
-  const target = new PbxTarget({ config, logger, ...(opts.now ? { now: opts.now } : {}), ...(opts.sleep ? { sleep: opts.sleep } : {}) });
+  const { now, sleep, maxBodyBytes } = opts;
+  const target = new PbxTarget({ config, logger, ...(now ? { now } : {}), ...(sleep ? { sleep } : {}), ...(maxBodyBytes ? { maxBodyBytes } : {}) });
   let web;
   try {
     web = createWebServer({ target, processRegistry, logger, webConfigFile: config.webConfigFile });

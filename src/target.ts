@@ -28,6 +28,8 @@ export interface TargetOptions {
   now?: () => number;
   /** Budget waits; tests with an injected clock pass one that advances it. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Answers above this size are abandoned (default 32 MiB). */
+  maxBodyBytes?: number;
 }
 
 // Order matters: trunk ids identify trunk channels, and live channels correct legacy peer states.
@@ -68,6 +70,7 @@ export class PbxTarget {
       onSecret: registerSecret,
       now: this.now,
       ...(opts.sleep ? { sleep: opts.sleep } : {}),
+      ...(opts.maxBodyBytes ? { maxBodyBytes: opts.maxBodyBytes } : {}),
     });
     const enabled = new Set(config.collectors);
     if (enabled.has('providers')) this.collectors.set('providers', new ProvidersCollector(this.registry, config.pollIntervalSeconds));

@@ -193,7 +193,7 @@ export class Transport {
     } catch (e) {
       this.opts.onRequest?.(endpoint, 'error');
       if (tooLarge) {
-        throw new PbxApiError('too-large', endpoint, `response larger than ${Math.round(maxBody / 1048576)} MiB; abandoned`);
+        throw new PbxApiError('too-large', endpoint, `answer larger than ${Math.round(maxBody / 1048576)} MiB; abandoned (not a MikoPBX API answer, or MIKOPBX_URL points elsewhere)`);
       }
       if (this.isClosed) throw new PbxApiError('shutdown', endpoint, 'aborted: the exporter is shutting down');
       throw classifyRequestError(e, endpoint, timeoutMs);

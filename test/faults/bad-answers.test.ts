@@ -16,7 +16,7 @@ const FAULTS: Array<{ kind: FaultKind; reason: string; message: RegExp }> = [
   { kind: 'malformed-json', reason: 'parse', message: /malformed or truncated JSON/ },
   { kind: 'result-false', reason: 'result', message: /result:false: Internal error in action/ },
   { kind: 'wrong-shape', reason: 'shape', message: /unexpected answer shape/ },
-  { kind: 'huge-body', reason: 'too-large', message: /larger than 32 MiB/ },
+  { kind: 'huge-body', reason: 'too-large', message: /larger than 4 MiB/ },
   { kind: 'reset', reason: 'network', message: /connection reset|socket hang up|request failed/ },
   { kind: 'hang', reason: 'timeout', message: /no complete answer within 0\.4 s/ },
   { kind: 'slow-drip', reason: 'timeout', message: /no complete answer within 0\.4 s/ },

@@ -89,7 +89,7 @@ export async function startHarness(overrides: Partial<Config>, clock = new FakeC
       seen.lines.push(l);
     },
   });
-  const exporter = await startExporter(config, logger, { now: clock.now, sleep: clock.sleep, closeGraceMs: 200 });
+  const exporter = await startExporter(config, logger, { now: clock.now, sleep: clock.sleep, closeGraceMs: 200, maxBodyBytes: 4 * 1024 * 1024 });
   const base = `${exporter.tls ? 'https' : 'http'}://127.0.0.1:${exporter.port}`;
   // The scheduler's first poll runs at start; let it finish so the test drives every later one.
   await exporter.target.runStatusPoll();
