@@ -26,6 +26,8 @@ export interface StartOptions {
   maxBodyBytes?: number;
   /** Grace period for open HTTP connections at shutdown. */
   closeGraceMs?: number;
+  /** How often WEB_CONFIG_FILE and its certificates are checked for changes. */
+  reloadCheckMs?: number;
 }
 
 /**
@@ -38,7 +40,13 @@ export async function startExporter(config: Config, logger: Logger, opts: StartO
   const target = new PbxTarget({ config, logger, ...(now ? { now } : {}), ...(sleep ? { sleep } : {}), ...(maxBodyBytes ? { maxBodyBytes } : {}) });
   let web;
   try {
-    web = createWebServer({ target, processRegistry, logger, webConfigFile: config.webConfigFile });
+    web = createWebServer({
+      target,
+      processRegistry,
+      logger,
+      webConfigFile: config.webConfigFile,
+      ...(opts.reloadCheckMs ? { reloadCheckMs: opts.reloadCheckMs } : {}),
+    });
   } catch (e) {
     target.close();
     throw e;

@@ -78,7 +78,7 @@ export interface Harness {
 /** Every log line and page of a test file, for the secret scan at its end. */
 export const seen = { lines: [] as string[], pages: [] as string[] };
 
-export async function startHarness(overrides: Partial<Config>, clock = new FakeClock()): Promise<Harness> {
+export async function startHarness(overrides: Partial<Config>, clock = new FakeClock(), extra: { reloadCheckMs?: number } = {}): Promise<Harness> {
   const config = testConfig({ collectors: ['peers', 'providers', 'calls'], logLevel: 'debug', ...overrides });
   const lines: string[] = [];
   const logger = createLogger({
@@ -89,7 +89,7 @@ export async function startHarness(overrides: Partial<Config>, clock = new FakeC
       seen.lines.push(l);
     },
   });
-  const exporter = await startExporter(config, logger, { now: clock.now, sleep: clock.sleep, closeGraceMs: 200, maxBodyBytes: 4 * 1024 * 1024 });
+  const exporter = await startExporter(config, logger, { now: clock.now, sleep: clock.sleep, closeGraceMs: 200, maxBodyBytes: 4 * 1024 * 1024, ...extra });
   const base = `${exporter.tls ? 'https' : 'http'}://127.0.0.1:${exporter.port}`;
   // The scheduler's first poll runs at start; let it finish so the test drives every later one.
   await exporter.target.runStatusPoll();
