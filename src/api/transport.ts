@@ -179,7 +179,11 @@ export class Transport {
 
     let tooLarge = false;
     const abort = new AbortController();
-    options.signal = AbortSignal.any([abort.signal, this.closed.signal]);
+    options.signal = abort.signal;
+    // Shutdown aborts the request in flight (a listener, not AbortSignal.any, which would tie
+    // every request's signal to the transport's lifetime).
+    const onClose = () => abort.abort();
+    this.closed.signal.addEventListener('abort', onClose, { once: true });
     const request = got(this.opts.baseUrl + spec.path, options);
     request.on('downloadProgress', (p: { transferred: number; total?: number }) => {
       if (!tooLarge && (p.transferred > maxBody || (p.total !== undefined && p.total > maxBody))) {
@@ -197,6 +201,8 @@ export class Transport {
       }
       if (this.isClosed) throw new PbxApiError('shutdown', endpoint, 'aborted: the exporter is shutting down');
       throw classifyRequestError(e, endpoint, timeoutMs);
+    } finally {
+      this.closed.signal.removeEventListener('abort', onClose);
     }
   }
 }
