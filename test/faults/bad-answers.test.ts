@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PATHS, startFaultPbx, type FaultKind, type FaultPbx } from '../helpers/fault-pbx.js';
-import { counterSamples, httpGet, sample, seen, startHarness, type Harness } from '../helpers/harness.js';
-import { findTool, promtoolCheckMetrics } from '../helpers/tools.js';
+import type { FaultKind } from '../../src/simulator/index.js';
+import { FakeClock, counterSamples, httpGet, sample, seen, startHarness, type Harness } from '../helpers/harness.js';
+import { SIM_API_KEY, V3_PATHS, startSim, type Simulator } from '../helpers/sim.js';
+import { findTool, promtoolCheckPages } from '../helpers/tools.js';
 
-const KEY = 'a1b2c3d4'.repeat(8);
+const KEY = SIM_API_KEY;
 const PASSWORD = 'legacy-Pa55word!';
-const COOKIE = 'sess-9f8e7d6c5b4a39281706';
 const STATUS = ['peers', 'providers', 'calls'];
 
 /** Each bad answer, and the reason the exporter must log for it. */
@@ -13,17 +13,18 @@ const FAULTS: Array<{ kind: FaultKind; reason: string; message: RegExp }> = [
   { kind: 'http-500', reason: 'http', message: /HTTP 500/ },
   { kind: 'html-200', reason: 'parse', message: /HTML page instead of JSON/ },
   { kind: 'truncated-json', reason: 'parse', message: /malformed or truncated JSON/ },
-  { kind: 'malformed-json', reason: 'parse', message: /malformed or truncated JSON/ },
-  { kind: 'result-false', reason: 'result', message: /result:false: Internal error in action/ },
+  // The simulator's malformed JSON is what PHP really produces: a warning printed before it.
+  { kind: 'malformed-json', reason: 'parse', message: /PHP warning printed before the JSON/ },
+  { kind: 'result-false', reason: 'result', message: /HTTP 422: Simulated failure/ },
   { kind: 'wrong-shape', reason: 'shape', message: /unexpected answer shape/ },
   { kind: 'huge-body', reason: 'too-large', message: /larger than 4 MiB/ },
-  { kind: 'reset', reason: 'network', message: /connection reset|socket hang up|request failed/ },
+  { kind: 'reset', reason: 'network', message: /connection reset/ },
   { kind: 'hang', reason: 'timeout', message: /no complete answer within 0\.4 s/ },
   { kind: 'slow-drip', reason: 'timeout', message: /no complete answer within 0\.4 s/ },
 ];
 
 describe('fault injection: bad answers end a poll cleanly and the exporter recovers', () => {
-  let pbx: FaultPbx;
+  let pbx: Simulator;
   let h: Harness;
   let lastCounters = new Map<string, number>();
 
@@ -38,12 +39,13 @@ describe('fault injection: bad answers end a poll cleanly and the exporter recov
   };
 
   beforeAll(async () => {
-    pbx = await startFaultPbx({ apiKey: KEY, sessionCookie: COOKIE });
-    h = await startHarness({ url: pbx.url, apiKey: KEY, login: 'admin', password: PASSWORD, timeoutSeconds: 0.4 });
+    const clock = new FakeClock();
+    pbx = await startSim(clock);
+    h = await startHarness({ url: pbx.url, apiKey: KEY, login: 'admin', password: PASSWORD, timeoutSeconds: 0.4 }, clock);
   });
   afterAll(async () => {
     await h?.close();
-    await pbx?.stop();
+    await pbx?.close();
   });
 
   it('starts healthy', async () => {
@@ -57,7 +59,8 @@ describe('fault injection: bad answers end a poll cleanly and the exporter recov
     it(`${f.kind}: poll fails with reason "${f.reason}", values kept, /metrics valid, recovery at the next poll`, async () => {
       const before = await h.metrics();
       const logFrom = h.lines.length;
-      pbx.faults.set({ kind: f.kind });
+      // Every status endpoint (the API generation is known by now, so no ping is involved).
+      pbx.faults.set({ kind: f.kind, paths: [V3_PATHS.providers, V3_PATHS.channels, V3_PATHS.extensions] });
       const t0 = performance.now();
       await h.poll();
       const took = performance.now() - t0;
@@ -91,7 +94,7 @@ describe('fault injection: bad answers end a poll cleanly and the exporter recov
   }
 
   it('a fault on one endpoint fails only its collector', async () => {
-    pbx.faults.set({ kind: 'malformed-json', paths: [PATHS.providers] });
+    pbx.faults.set({ kind: 'truncated-json', paths: [V3_PATHS.providers] });
     await h.poll();
     pbx.faults.clear();
     const text = await h.metrics();
@@ -114,7 +117,7 @@ describe('fault injection: bad answers end a poll cleanly and the exporter recov
   });
 
   it('the landing page shows the failure reasons without secrets', async () => {
-    pbx.faults.set({ kind: 'http-500', paths: [PATHS.extensions] });
+    pbx.faults.set({ kind: 'http-500', paths: [V3_PATHS.extensions] });
     await h.poll();
     pbx.faults.clear();
     const page = await httpGet(`${h.base}/`);
@@ -125,18 +128,14 @@ describe('fault injection: bad answers end a poll cleanly and the exporter recov
 
   const promtool = findTool('promtool');
   it.skipIf(!promtool)('promtool check metrics: every /metrics page scraped during the faults is valid', () => {
-    const distinct = new Set(seen.pages.filter((p) => p.includes('# TYPE')).map((p) => p.replace(/^(process|nodejs)_.*$/gm, '')));
-    expect(distinct.size).toBeGreaterThan(3);
-    for (const page of seen.pages.filter((p) => p.includes('# TYPE'))) {
-      const r = promtoolCheckMetrics(promtool as string, page);
-      expect(r.output).toBe('');
-    }
+    expect(seen.pages.filter((p) => p.includes('# TYPE')).length).toBeGreaterThan(20);
+    expect(promtoolCheckPages(promtool as string, seen.pages, 20)).toEqual([]);
   });
 
-  it('no configured secret (API key, password, session cookie) appears in any log line or page', () => {
+  it('no configured secret (API key, password) appears in any log line or page', () => {
     expect(seen.lines.length).toBeGreaterThan(20);
     for (const out of [...seen.lines, ...seen.pages]) {
-      for (const secret of [KEY, PASSWORD, COOKIE]) expect(out).not.toContain(secret);
+      for (const secret of [KEY, PASSWORD]) expect(out).not.toContain(secret);
     }
   });
 });

@@ -1,11 +1,12 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PATHS, startFaultPbx, type FaultPbx } from '../helpers/fault-pbx.js';
+import { FakeClock } from '../helpers/harness.js';
 import { ensureBuilt, runMain } from '../helpers/main-process.js';
+import { SIM_API_KEY, startSim, type Simulator } from '../helpers/sim.js';
 
-const KEY = 'c0ffee00'.repeat(8);
+const KEY = SIM_API_KEY;
 
-function env(pbx: FaultPbx, extra: Record<string, string> = {}): Record<string, string> {
+function env(pbx: Simulator, extra: Record<string, string> = {}): Record<string, string> {
   return { MIKOPBX_URL: pbx.url, MIKOPBX_API_KEY: KEY, LISTEN_ADDRESS: '127.0.0.1', LISTEN_PORT: '0', LOG_LEVEL: 'debug', ...extra };
 }
 
@@ -23,17 +24,19 @@ function keepAliveScrape(port: number): Promise<http.Agent> {
 }
 
 describe('graceful shutdown of the built exporter (dist/main.js)', () => {
-  let pbx: FaultPbx;
+  let pbx: Simulator;
   beforeAll(async () => {
     ensureBuilt();
-    pbx = await startFaultPbx({ apiKey: KEY });
+    const clock = new FakeClock();
+    clock.useRealTime();
+    pbx = await startSim(clock);
   });
   afterAll(async () => {
-    await pbx.stop();
+    await pbx.close();
   });
 
   it('SIGTERM during a hanging poll with a keep-alive scrape open: stops polling and exits 0 within a few seconds', async () => {
-    pbx.faults.set({ kind: 'hang', paths: Object.values(PATHS) });
+    pbx.faults.set({ kind: 'hang' }); // every path, the version detection's ping too
     const p = runMain(env(pbx, { MIKOPBX_TIMEOUT_SECONDS: '60', POLL_INTERVAL_SECONDS: '1' }));
     const listening = JSON.parse(await p.waitFor(/mikopbx-exporter listening/)) as { port: number };
     const agent = await keepAliveScrape(listening.port);

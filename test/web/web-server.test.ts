@@ -3,18 +3,18 @@ import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestPki, type TestPki } from '../helpers/certs.js';
-import { startFaultPbx, type FaultPbx } from '../helpers/fault-pbx.js';
 import { FakeClock, httpGet, seen, startHarness, type Harness } from '../helpers/harness.js';
 import { ensureBuilt, runMain } from '../helpers/main-process.js';
+import { SIM_API_KEY, startSim, type Simulator } from '../helpers/sim.js';
 
-const KEY = '5a'.repeat(32);
+const KEY = SIM_API_KEY;
 const USER = 'prometheus';
 const PASSWORD = 'scrape-Me-0nly';
 const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
 
 describe('/metrics protection by WEB_CONFIG_FILE', () => {
   let pki: TestPki;
-  let pbx: FaultPbx;
+  let pbx: Simulator;
   let hash: string;
   let h: Harness | undefined;
   const writeConfig = (name: string, text: string) => {
@@ -25,7 +25,7 @@ describe('/metrics protection by WEB_CONFIG_FILE', () => {
 
   beforeAll(async () => {
     pki = makeTestPki();
-    pbx = await startFaultPbx({ apiKey: KEY });
+    pbx = await startSim(new FakeClock());
     hash = await bcrypt.hash(PASSWORD, 4);
   });
   afterEach(async () => {
@@ -33,7 +33,7 @@ describe('/metrics protection by WEB_CONFIG_FILE', () => {
     h = undefined;
   });
   afterAll(async () => {
-    await pbx.stop();
+    await pbx.close();
   });
 
   it('TLS + basic auth: handshake with the generated certificate, right and wrong passwords, open probes', async () => {
