@@ -5,22 +5,33 @@ export type { Logger };
 
 // Secrets known to this process (API key, password, session cookies, basic-auth passwords once
 // verified). Process-wide because secrets are learnt at run time (e.g. a new session cookie) by
-// code that has no handle on the logger.
-const registered = new Set<string>();
+// code that has no handle on the logger. Transient ones (cookies) are bounded, oldest dropped.
+const permanent = new Set<string>();
+const transient = new Set<string>();
+const MAX_TRANSIENT = 64;
 let needles: string[] = [];
 
 function variants(s: string): string[] {
   return [s, JSON.stringify(s).slice(1, -1), encodeURIComponent(s), Buffer.from(s).toString('base64')];
 }
 
-/** Adds a secret to scrub from every log line, error text and page from now on. */
-export function registerSecret(secret: string | undefined): void {
-  // Too short to scrub without mangling ordinary text; such values are not real secrets anyway.
-  if (secret === undefined || secret.length < 4 || registered.has(secret)) return;
-  registered.add(secret);
-  const all = new Set(needles);
-  for (const v of variants(secret)) if (v.length >= 4) all.add(v);
+function rebuild(): void {
+  const all = new Set<string>();
+  for (const s of [...permanent, ...transient]) for (const v of variants(s)) if (v.length >= 4) all.add(v);
   needles = [...all].sort((a, b) => b.length - a.length);
+}
+
+/** Adds a secret to scrub from every log line, error text and page from now on. */
+export function registerSecret(secret: string | undefined, opts: { transient?: boolean } = {}): void {
+  // Too short to scrub without mangling ordinary text; such values are not real secrets anyway.
+  if (secret === undefined || secret.length < 4 || permanent.has(secret) || transient.has(secret)) return;
+  if (opts.transient) {
+    transient.add(secret);
+    if (transient.size > MAX_TRANSIENT) transient.delete(transient.values().next().value as string);
+  } else {
+    permanent.add(secret);
+  }
+  rebuild();
 }
 
 /** Replaces every registered secret (raw, JSON-escaped, URI-encoded, base64) in a text. */

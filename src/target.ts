@@ -67,7 +67,7 @@ export class PbxTarget {
       insecureSkipVerify: config.tlsInsecureSkipVerify,
       maxRequestsPerMinute: config.maxRequestsPerMinute,
       onRequest: (endpoint, code) => this.health.apiRequests.inc({ endpoint, code }),
-      onSecret: registerSecret,
+      onSecret: (secret) => registerSecret(secret, { transient: true }),
       now: this.now,
       ...(opts.sleep ? { sleep: opts.sleep } : {}),
       ...(opts.maxBodyBytes ? { maxBodyBytes: opts.maxBodyBytes } : {}),

@@ -156,7 +156,8 @@ export class Transport {
     if (!cookies || !this.opts.onSecret) return;
     for (const c of cookies) {
       const value = /^[^=;]+=([^;]*)/.exec(c)?.[1];
-      if (value) this.opts.onSecret(value);
+      // Session ids and tokens are long; short values ("deleted") are no secret.
+      if (value && value.length >= 16) this.opts.onSecret(value);
     }
   }
 

@@ -396,6 +396,7 @@ export class BasicAuth {
     const password = decoded.slice(colon + 1);
     const ok = await this.verify(user, password);
     if (ok) {
+      // Only verified ones: a handful of real passwords, never what strangers try.
       registerSecret(password);
       registerSecret(m[1]);
     }

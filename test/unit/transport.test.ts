@@ -144,3 +144,21 @@ describe('Scheduler', () => {
     await s.stop(100);
   });
 });
+
+describe('secret registry', () => {
+  it('scrubs raw, JSON-escaped, URI-encoded and base64 forms; keeps only the newest transient ones', async () => {
+    const { registerSecret: reg, scrubSecrets: scrub } = await import('../../src/log.js');
+    const secret = 'p@ss "word"/x';
+    reg(secret);
+    expect(scrub(`a ${secret} b`)).toBe('a [REDACTED] b');
+    expect(scrub(JSON.stringify({ v: secret }))).toBe('{"v":"[REDACTED]"}');
+    expect(scrub(encodeURIComponent(secret))).toBe('[REDACTED]');
+    expect(scrub(Buffer.from(secret).toString('base64'))).toBe('[REDACTED]');
+    const first = 'transient-cookie-000000';
+    reg(first, { transient: true });
+    for (let i = 1; i <= 64; i++) reg(`transient-cookie-${String(i).padStart(6, '0')}`, { transient: true });
+    expect(scrub(first)).toBe(first);
+    expect(scrub('transient-cookie-000064')).toBe('[REDACTED]');
+    expect(scrub(`a ${secret} b`)).toBe('a [REDACTED] b');
+  });
+});
