@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import https from 'node:https';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -129,6 +130,22 @@ basic_auth_users:
     await new Promise((r) => setTimeout(r, 300));
     expect(h.lines.some((l) => l.includes('web config reload failed, keeping the previous settings'))).toBe(true);
     expect((await httpGet(`${base}/metrics`, { headers: basic('grafana', 'n3w-password') })).status).toBe(200);
+  });
+
+  it('a rotated certificate is served to new connections without a restart', async () => {
+    const other = makeTestPki();
+    const file = writeConfig('rotate.yml', 'tls_server_config:\n  cert_file: rotate.crt\n  key_file: rotate.key\n');
+    writeFileSync(join(pki.dir, 'rotate.crt'), pki.serverCert);
+    writeFileSync(join(pki.dir, 'rotate.key'), pki.serverKey);
+    h = await startHarness({ url: pbx.url, apiKey: KEY, webConfigFile: file }, new FakeClock(), { reloadCheckMs: 50 });
+    const base = `https://127.0.0.1:${h.exporter.port}`;
+    const fresh = { agent: new https.Agent({ keepAlive: false }) };
+    expect((await httpGet(`${base}/healthz`, { ca: pki.caCert, ...fresh })).status).toBe(200);
+    writeFileSync(join(pki.dir, 'rotate.key'), other.serverKey);
+    writeFileSync(join(pki.dir, 'rotate.crt'), other.serverCert);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await httpGet(`${base}/healthz`, { ca: other.caCert, ...fresh })).status).toBe(200);
+    await expect(httpGet(`${base}/healthz`, { ca: pki.caCert, ...fresh })).rejects.toThrow();
   });
 
   it('rate_limit answers 429 beyond the burst, probes unaffected', async () => {
