@@ -1,31 +1,73 @@
-import http from 'node:http';
+import type http from 'node:http';
+import type https from 'node:https';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Config } from './config.js';
-import { createHandler, listen } from './http/server.js';
+import { listen } from './http/server.js';
+import { createWebServer } from './http/web-server.js';
 import { createProcessRegistry } from './metrics/process.js';
 import { Scheduler } from './scheduler.js';
-import { PbxTarget } from './target.js';
+import { PbxTarget, type TargetOptions } from './target.js';
 
 export interface Exporter {
   target: PbxTarget;
-  server: http.Server;
+  server: http.Server | https.Server;
   port: number;
+  /** Whether /metrics is served over TLS (WEB_CONFIG_FILE tls_server_config). */
+  tls: boolean;
   processRegistry: Registry;
   stop(): Promise<void>;
 }
 
-/** Wires one target, its schedule and the HTTP server; used by main and by the demo. */
-export async function startExporter(config: Config, logger: Logger): Promise<Exporter> {
+export interface StartOptions {
+  /** Injected clock and budget sleep, for accelerated tests. */
+  now?: TargetOptions['now'];
+  sleep?: TargetOptions['sleep'];
+  maxBodyBytes?: number;
+  /** Grace period for open HTTP connections at shutdown. */
+  closeGraceMs?: number;
+  /** How often WEB_CONFIG_FILE and its certificates are checked for changes. */
+  reloadCheckMs?: number;
+}
+
+/**
+ * Wires one target, its schedule and the HTTP server; used by main and by the demo. Throws
+ * ConfigError for a bad WEB_CONFIG_FILE (before anything is started).
+ */
+export async function startExporter(config: Config, logger: Logger, opts: StartOptions = {}): Promise<Exporter> {
+  const processRegistry = createProcessRegistry();
+  const { now, sleep, maxBodyBytes } = opts;
+  const target = new PbxTarget({ config, logger, ...(now ? { now } : {}), ...(sleep ? { sleep } : {}), ...(maxBodyBytes ? { maxBodyBytes } : {}) });
+  let web;
+  try {
+    web = createWebServer({
+      target,
+      processRegistry,
+      logger,
+      webConfigFile: config.webConfigFile,
+      ...(opts.reloadCheckMs ? { reloadCheckMs: opts.reloadCheckMs } : {}),
+    });
+  } catch (e) {
+    target.close();
+    throw e;
+  }
   if (config.tlsInsecureSkipVerify) {
     logger.warn('MIKOPBX_TLS_INSECURE_SKIP_VERIFY=true: the PBX certificate is not verified; prefer MIKOPBX_CA_FILE');
   }
-  const target = new PbxTarget({ config, logger });
   await target.render();
-  const processRegistry = createProcessRegistry();
-  const server = http.createServer(createHandler({ target, processRegistry, logger }));
+  const { server } = web;
   server.keepAliveTimeout = 65_000;
-  const { port } = await listen(server, { host: config.listenAddress, port: config.listenPort });
+  // A client that never finishes its request must not hold a socket (or shutdown) for long.
+  server.headersTimeout = 30_000;
+  server.requestTimeout = 60_000;
+  let port: number;
+  try {
+    ({ port } = await listen(server, { host: config.listenAddress, port: config.listenPort }));
+  } catch (e) {
+    web.close();
+    target.close();
+    throw e;
+  }
 
   const statusEnabled = config.collectors.some((c) => c !== 'cdr');
   const scheduler = new Scheduler(
@@ -33,22 +75,40 @@ export async function startExporter(config: Config, logger: Logger): Promise<Exp
     (job, e) => logger.error({ job, err: e }, 'poll crashed'),
   );
   scheduler.start();
-  logger.info({ address: config.listenAddress, port, pbx: config.url, collectors: config.collectors }, 'mikopbx-exporter listening');
+  logger.info(
+    { address: config.listenAddress, port, tls: web.tls, pbx: config.url, collectors: config.collectors },
+    'mikopbx-exporter listening',
+  );
 
   let stopping: Promise<void> | null = null;
   return {
     target,
     server,
     port,
+    tls: web.tls,
     processRegistry,
     stop() {
       stopping ??= (async () => {
-        await scheduler.stop(3000);
-        target.close();
-        server.closeIdleConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        const jobsDone = scheduler.stop(2000); // stops scheduling at once
+        target.close(); // aborts the request in flight, so the running poll ends now
+        await jobsDone;
+        web.close();
+        await closeServer(server, opts.closeGraceMs ?? 1000);
       })();
       return stopping;
     },
   };
+}
+
+/** Stops listening, drops idle keep-alive sockets now and busy ones after a grace period. */
+function closeServer(server: http.Server | https.Server, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), graceMs);
+    force.unref();
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
 }

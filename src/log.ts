@@ -3,40 +3,48 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-function needlesOf(secrets: Iterable<string>): string[] {
-  const needles = new Set<string>();
-  for (const s of secrets) {
-    if (s.length < 4) continue; // too short to scrub without mangling ordinary text
-    needles.add(s);
-    needles.add(JSON.stringify(s).slice(1, -1));
-    needles.add(encodeURIComponent(s));
+// Secrets known to this process (API key, password, session cookies, basic-auth passwords once
+// verified). Process-wide because secrets are learnt at run time (e.g. a new session cookie) by
+// code that has no handle on the logger. Transient ones (cookies) are bounded, oldest dropped.
+const permanent = new Set<string>();
+const transient = new Set<string>();
+const MAX_TRANSIENT = 64;
+let needles: string[] = [];
+
+function variants(s: string): string[] {
+  return [s, JSON.stringify(s).slice(1, -1), encodeURIComponent(s), Buffer.from(s).toString('base64')];
+}
+
+function rebuild(): void {
+  const all = new Set<string>();
+  for (const s of [...permanent, ...transient]) for (const v of variants(s)) if (v.length >= 4) all.add(v);
+  needles = [...all].sort((a, b) => b.length - a.length);
+}
+
+/** Adds a secret to scrub from every log line, error text and page from now on. */
+export function registerSecret(secret: string | undefined, opts: { transient?: boolean } = {}): void {
+  // Too short to scrub without mangling ordinary text; such values are not real secrets anyway.
+  if (secret === undefined || secret.length < 4 || permanent.has(secret) || transient.has(secret)) return;
+  if (opts.transient) {
+    transient.add(secret);
+    if (transient.size > MAX_TRANSIENT) transient.delete(transient.values().next().value as string);
+  } else {
+    permanent.add(secret);
   }
-  return [...needles].sort((a, b) => b.length - a.length);
+  rebuild();
 }
 
-/** Replaces every occurrence of a secret, raw or JSON-escaped, in a serialised log line. */
+/** Replaces every registered secret (raw, JSON-escaped, URI-encoded, base64) in a text. */
+export function scrubSecrets(text: string): string {
+  let out = text;
+  for (const n of needles) if (out.includes(n)) out = out.split(n).join('[REDACTED]');
+  return out;
+}
+
+/** A scrubber for a fixed list of secrets (which are also registered process-wide). */
 export function makeScrubber(secrets: readonly string[]): (line: string) => string {
-  const list = needlesOf(secrets);
-  if (list.length === 0) return (line) => line;
-  return (line) => {
-    let out = line;
-    for (const n of list) if (out.includes(n)) out = out.split(n).join('[REDACTED]');
-    return out;
-  };
-}
-
-// Secrets learnt at run time (legacy session cookies). Process-wide so that every logger scrubs
-// them without wiring; only the most recent few are kept: older sessions are dead anyway.
-const MAX_RUNTIME_SECRETS = 32;
-const runtimeSecrets: string[] = [];
-let runtimeScrub: (line: string) => string = (line) => line;
-
-/** Adds a secret discovered at run time (e.g. a session cookie) to every logger's scrubber. */
-export function registerRuntimeSecret(secret: string): void {
-  if (secret.length < 4 || runtimeSecrets.includes(secret)) return;
-  runtimeSecrets.push(secret);
-  if (runtimeSecrets.length > MAX_RUNTIME_SECRETS) runtimeSecrets.shift();
-  runtimeScrub = makeScrubber(runtimeSecrets);
+  for (const s of secrets) registerSecret(s);
+  return scrubSecrets;
 }
 
 export interface LoggerOptions {
@@ -55,7 +63,7 @@ export function createLogger(opts: LoggerOptions): Logger {
   const write = opts.write ?? ((line: string) => process.stdout.write(line));
   const stream = new Writable({
     write(chunk: Buffer | string, _enc, cb) {
-      write(runtimeScrub(scrub(chunk.toString())));
+      write(scrub(chunk.toString()));
       cb();
     },
   });
@@ -65,7 +73,10 @@ export function createLogger(opts: LoggerOptions): Logger {
       base: { name: 'mikopbx-exporter' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      redact: { paths: ['apiKey', 'password', 'cookie', 'headers.authorization', 'headers.cookie', 'headers["set-cookie"]', '*.apiKey', '*.password', '*.cookie'], censor: '[REDACTED]' },
+      redact: {
+        paths: ['apiKey', 'password', 'cookie', 'headers.authorization', 'headers.cookie', 'headers["set-cookie"]', '*.apiKey', '*.password', '*.cookie'],
+        censor: '[REDACTED]',
+      },
     },
     stream,
   );

@@ -12,6 +12,7 @@ import { PeersCollector } from './collectors/peers.js';
 import { ProvidersCollector } from './collectors/providers.js';
 import { STATUS_COLLECTORS, type CollectorName, type Config } from './config.js';
 import { HealthMetrics } from './metrics/health.js';
+import { registerSecret, scrubSecrets } from './log.js';
 
 export interface CollectorResult {
   success: boolean;
@@ -25,6 +26,10 @@ export interface TargetOptions {
   config: Config;
   logger: Logger;
   now?: () => number;
+  /** Budget waits; tests with an injected clock pass one that advances it. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Answers above this size are abandoned (default 32 MiB). */
+  maxBodyBytes?: number;
 }
 
 // Order matters: trunk ids identify trunk channels, and live channels correct legacy peer states.
@@ -62,7 +67,10 @@ export class PbxTarget {
       insecureSkipVerify: config.tlsInsecureSkipVerify,
       maxRequestsPerMinute: config.maxRequestsPerMinute,
       onRequest: (endpoint, code) => this.health.apiRequests.inc({ endpoint, code }),
+      onSecret: (secret) => registerSecret(secret, { transient: true }),
       now: this.now,
+      ...(opts.sleep ? { sleep: opts.sleep } : {}),
+      ...(opts.maxBodyBytes ? { maxBodyBytes: opts.maxBodyBytes } : {}),
     });
     const enabled = new Set(config.collectors);
     if (enabled.has('providers')) this.collectors.set('providers', new ProvidersCollector(this.registry, config.pollIntervalSeconds));
@@ -115,7 +123,8 @@ export class PbxTarget {
   /** Runs peers, providers and calls once, one after another. Overlapping calls share one run. */
   runStatusPoll(): Promise<void> {
     if (!this.statusRunning) {
-      this.statusRunning = this.statusPoll().finally(() => {
+      const deadline = this.now() + this.pollBudgetMs(this.opts.config.pollIntervalSeconds);
+      this.statusRunning = this.transport.withDeadline(deadline, () => this.statusPoll()).finally(() => {
         this.statusRunning = null;
       });
     }
@@ -148,8 +157,21 @@ export class PbxTarget {
     await this.render();
   }
 
+  /**
+   * How long one poll may take: its interval (so it never runs into the next), or one request
+   * timeout where the interval is shorter than that.
+   */
+  private pollBudgetMs(intervalSeconds: number): number {
+    return Math.max(intervalSeconds, this.opts.config.timeoutSeconds) * 1000;
+  }
+
   /** Runs one collector with timing and success recording (node_exporter's execute()). */
-  async runCollector(name: CollectorName): Promise<CollectorResult> {
+  runCollector(name: CollectorName): Promise<CollectorResult> {
+    const interval = name === 'cdr' ? this.opts.config.cdrPollIntervalSeconds : this.opts.config.pollIntervalSeconds;
+    return this.transport.withDeadline(this.now() + this.pollBudgetMs(interval), () => this.collectorRun(name));
+  }
+
+  private async collectorRun(name: CollectorName): Promise<CollectorResult> {
     let api: PbxApi | null = null;
     let setupError: unknown = null;
     try {
@@ -194,7 +216,9 @@ export class PbxTarget {
   }
 
   private logFailure(what: string, error: unknown): void {
-    this.log.warn(errorFields(what, error), `${what} failed: ${describeError(error)}`);
+    // Aborted by shutdown: expected, not a PBX problem.
+    if (error instanceof PbxApiError && error.kind === 'shutdown') this.log.debug(errorFields(what, error), `${what} aborted: ${describeError(error)}`);
+    else this.log.warn(errorFields(what, error), `${what} failed: ${describeError(error)}`);
   }
 
   /** Renders the registry once per completed poll; scrapes serve these bytes. */
@@ -218,9 +242,10 @@ function isUnreachable(e: unknown): boolean {
   return e instanceof PbxApiError && (e.kind === 'network' || e.kind === 'timeout');
 }
 
+/** The one-line reason shown in logs and on the landing page (never with a secret in it). */
 function describeError(e: unknown): string {
-  if (e instanceof PbxApiError) return `${e.endpoint}: ${e.message}`;
-  return e instanceof Error ? e.message : String(e);
+  if (e instanceof PbxApiError) return scrubSecrets(`${e.endpoint}: ${e.message}`);
+  return scrubSecrets(e instanceof Error ? e.message : String(e));
 }
 
 function errorFields(collector: string, e: unknown): Record<string, unknown> {

@@ -31,17 +31,21 @@ export class Backoff {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  /** Starts (or extends, doubling) a pause; returns its length in ms. */
-  trip(reason: BackoffReason): number {
+  /**
+   * Starts (or extends, doubling) a pause; returns its length in ms. `atLeastMs` (a Retry-After)
+   * can only lengthen it: the policy knows nginx's ban doubling, the header may not say so.
+   */
+  trip(reason: BackoffReason, atLeastMs = 0): number {
     const t = this.now();
     const p = POLICIES[reason];
     const prev = this.states.get(reason);
-    const pause = prev && t - prev.lastAt < p.memoryMs ? Math.min(prev.lastPauseMs * 2, p.maxMs) : p.firstMs;
-    this.states.set(reason, { until: t + pause, lastPauseMs: pause, lastAt: t });
+    const policy = prev && t - prev.lastAt < p.memoryMs ? Math.min(prev.lastPauseMs * 2, p.maxMs) : p.firstMs;
+    const pause = Math.max(policy, atLeastMs);
+    this.states.set(reason, { until: t + pause, lastPauseMs: policy, lastAt: t });
     return pause;
   }
 
-  /** Clears the doubling memory of a reason after a clean success. */
+  /** Clears the doubling memory of a reason once its pause is over (after a clean success). */
   reset(reason: BackoffReason): void {
     const s = this.states.get(reason);
     if (s && s.until <= this.now()) this.states.delete(reason);

@@ -16,7 +16,9 @@ export type ApiErrorKind =
   | 'not-found' // 404: endpoint absent (API generation mismatch)
   | 'too-large' // body above the size limit
   | 'backoff' // not sent: backing off after a ban, overload or refused login
-  | 'budget'; // not sent: the request budget for this minute is spent
+  | 'budget' // not sent: the request budget for this minute is spent
+  | 'deadline' // not sent: the poll's time (its interval) is used up by slow answers before
+  | 'shutdown'; // not sent or aborted: the exporter is stopping
 
 export class PbxApiError extends Error {
   constructor(

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { registerRuntimeSecret } from '../log.js';
+import { registerSecret } from '../log.js';
 import { parseJsonBody } from './envelope.js';
 import { PbxApiError } from './errors.js';
 import type { RawResponse, RequestSpec, Transport } from './transport.js';
@@ -128,7 +128,7 @@ export class LegacySession {
   }
 
   private adopt(cookie: string): void {
-    registerRuntimeSecret(cookie);
+    registerSecret(cookie, { transient: true });
     this.cookie = cookie;
   }
 

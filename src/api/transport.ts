@@ -1,5 +1,7 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import http from 'node:http';
 import https from 'node:https';
+import { setTimeout as sleepMs } from 'node:timers/promises';
 import got, { type Method, type OptionsOfTextResponseBody, RequestError } from 'got';
 import { Backoff } from './backoff.js';
 import { RequestBudget } from './budget.js';
@@ -15,7 +17,11 @@ export interface TransportOptions {
   maxBodyBytes?: number;
   /** Called once per request actually sent, with the HTTP status or 'error'. */
   onRequest?: (endpoint: string, code: string) => void;
+  /** Called with values the PBX hands out that must never be logged (session cookies). */
+  onSecret?: (secret: string) => void;
   now?: () => number;
+  /** Waits for the request budget; tests with an injected clock pass one that advances it. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 export interface RequestSpec {
@@ -35,6 +41,8 @@ export interface RawResponse {
 }
 
 const DEFAULT_MAX_BODY = 32 * 1024 * 1024;
+/** A Retry-After longer than this is not believed (nginx caps its ban at 1 h). */
+const MAX_RETRY_AFTER_MS = 2 * 3600_000;
 const TLS_CODES = /CERT|SSL|TLS|EPROTO|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/;
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
 
@@ -48,9 +56,13 @@ export class Transport {
   readonly now: () => number;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly agent: { http: http.Agent; https: https.Agent };
+  private readonly deadline = new AsyncLocalStorage<number>();
+  private readonly closed = new AbortController();
+  private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
 
   constructor(private readonly opts: TransportOptions) {
     this.now = opts.now ?? Date.now;
+    this.sleep = opts.sleep ?? ((ms, signal) => sleepMs(ms, undefined, { signal }));
     this.budget = new RequestBudget(opts.maxRequestsPerMinute, this.now);
     this.backoff = new Backoff(this.now);
     this.agent = {
@@ -63,20 +75,37 @@ export class Transport {
     return this.opts.baseUrl;
   }
 
+  /**
+   * Runs fn with a deadline (Unix ms) for every request it sends: budget waits and request
+   * timeouts are cut to fit, and nothing is sent after it. This is what keeps a poll from
+   * running into the next one, however many requests it makes.
+   */
+  withDeadline<T>(deadlineMs: number, fn: () => Promise<T>): Promise<T> {
+    return this.deadline.run(deadlineMs, fn);
+  }
+
   /** Sends one request after every earlier one has finished. */
   send(spec: RequestSpec, maxBudgetWaitMs = this.opts.timeoutMs): Promise<RawResponse> {
-    const run = this.queue.then(() => this.sendNow(spec, maxBudgetWaitMs));
+    const deadline = this.deadline.getStore() ?? Infinity;
+    const run = this.queue.then(() => this.sendNow(spec, maxBudgetWaitMs, deadline));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
+  /** Aborts the request in flight and refuses new ones (shutdown). */
   close(): void {
+    this.closed.abort();
     this.agent.http.destroy();
     this.agent.https.destroy();
   }
 
-  private async sendNow(spec: RequestSpec, maxBudgetWaitMs: number): Promise<RawResponse> {
+  get isClosed(): boolean {
+    return this.closed.signal.aborted;
+  }
+
+  private async sendNow(spec: RequestSpec, maxBudgetWaitMs: number, deadline: number, waited = false): Promise<RawResponse> {
     const endpoint = spec.path;
+    if (this.isClosed) throw new PbxApiError('shutdown', endpoint, 'not sent: the exporter is shutting down');
     const paused = this.backoff.active();
     if (paused) {
       const secs = Math.ceil((paused.until - this.now()) / 1000);
@@ -84,17 +113,26 @@ export class Transport {
     }
     const wait = this.budget.waitMs();
     if (wait > 0) {
-      if (wait > maxBudgetWaitMs) {
+      if (waited || wait > maxBudgetWaitMs || this.now() + wait >= deadline) {
         throw new PbxApiError('budget', endpoint, `not sent: request budget of ${this.budget.perMinute}/min is spent (MIKOPBX_MAX_REQUESTS_PER_MINUTE)`);
       }
-      await new Promise((r) => setTimeout(r, wait));
+      try {
+        await this.sleep(wait, this.closed.signal);
+      } catch {
+        throw new PbxApiError('shutdown', endpoint, 'not sent: the exporter is shutting down');
+      }
+      // A ban may have been tripped, or shutdown begun, while waiting: check everything again.
+      return this.sendNow(spec, maxBudgetWaitMs, deadline, true);
     }
+    const left = deadline - this.now();
+    if (left < 50) throw new PbxApiError('deadline', endpoint, 'not sent: the poll ran out of time (slow PBX answers earlier in this poll)');
     this.budget.record();
 
-    const res = await this.fetch(spec, endpoint);
+    const res = await this.fetch(spec, endpoint, Math.min(this.opts.timeoutMs, left));
     this.opts.onRequest?.(endpoint, String(res.status));
+    this.noteSecrets(res);
     if (res.status === 429) {
-      const pause = this.backoff.trip('rate_limited');
+      const pause = this.backoff.trip('rate_limited', retryAfterMs(res, this.now()));
       throw new PbxApiError(
         'rate-limited',
         endpoint,
@@ -103,20 +141,33 @@ export class Transport {
       );
     }
     if (res.status === 503 || (res.status === 400 && /worker not responding|Request timeout/i.test(res.body))) {
-      const pause = this.backoff.trip('overloaded');
-      throw new PbxApiError('overloaded', endpoint, `HTTP ${res.status}: the PBX API queue is overloaded; backing off for ${Math.round(pause / 1000)} s`, res.status);
+      const pause = this.backoff.trip('overloaded', retryAfterMs(res, this.now()));
+      const what = res.status === 503 ? 'the PBX API queue is full (HTTP 503)' : 'no PBX API worker answered within 30 s (HTTP 400 "worker not responding")';
+      throw new PbxApiError('overloaded', endpoint, `${what}; backing off for ${Math.round(pause / 1000)} s`, res.status);
     }
+    // Only the overload memory is cleared by a good answer: nginx remembers rate-limit offences
+    // for 24 h and doubles the next ban, so our pause must keep doubling too.
     this.backoff.reset('overloaded');
-    this.backoff.reset('rate_limited');
     return res;
   }
 
-  private async fetch(spec: RequestSpec, endpoint: string): Promise<RawResponse> {
+  private noteSecrets(res: RawResponse): void {
+    const cookies = res.headers['set-cookie'];
+    if (!cookies || !this.opts.onSecret) return;
+    for (const c of cookies) {
+      const value = /^[^=;]+=([^;]*)/.exec(c)?.[1];
+      // Session ids and tokens are long; short values ("deleted") are no secret.
+      if (value && value.length >= 16) this.opts.onSecret(value);
+    }
+  }
+
+  private async fetch(spec: RequestSpec, endpoint: string, timeoutMs: number): Promise<RawResponse> {
     const maxBody = this.opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
     const options: OptionsOfTextResponseBody = {
       method: spec.method ?? 'GET',
       headers: { accept: 'application/json', 'user-agent': 'mikopbx-exporter', ...spec.headers },
-      timeout: { request: this.opts.timeoutMs },
+      // `request` bounds the whole exchange, body included, so a slow drip cannot hold a poll.
+      timeout: { request: timeoutMs },
       retry: { limit: 0 },
       throwHttpErrors: false,
       followRedirect: false,
@@ -130,6 +181,10 @@ export class Transport {
     let tooLarge = false;
     const abort = new AbortController();
     options.signal = abort.signal;
+    // Shutdown aborts the request in flight (a listener, not AbortSignal.any, which would tie
+    // every request's signal to the transport's lifetime).
+    const onClose = () => abort.abort();
+    this.closed.signal.addEventListener('abort', onClose, { once: true });
     const request = got(this.opts.baseUrl + spec.path, options);
     request.on('downloadProgress', (p: { transferred: number; total?: number }) => {
       if (!tooLarge && (p.transferred > maxBody || (p.total !== undefined && p.total > maxBody))) {
@@ -141,21 +196,32 @@ export class Transport {
       const res = await request;
       return { endpoint, status: res.statusCode, body: res.body, headers: res.headers };
     } catch (e) {
-      if (tooLarge) {
-        this.opts.onRequest?.(endpoint, 'error');
-        throw new PbxApiError('too-large', endpoint, `response larger than ${Math.round(maxBody / 1048576)} MiB; abandoned`);
-      }
       this.opts.onRequest?.(endpoint, 'error');
-      throw classifyRequestError(e, endpoint, this.opts.timeoutMs);
+      if (tooLarge) {
+        throw new PbxApiError('too-large', endpoint, `answer larger than ${Math.round(maxBody / 1048576)} MiB; abandoned (not a MikoPBX API answer, or MIKOPBX_URL points elsewhere)`);
+      }
+      if (this.isClosed) throw new PbxApiError('shutdown', endpoint, 'aborted: the exporter is shutting down');
+      throw classifyRequestError(e, endpoint, timeoutMs);
+    } finally {
+      this.closed.signal.removeEventListener('abort', onClose);
     }
   }
+}
+
+/** Retry-After (seconds or HTTP date) of a 429/503, if the server sent a believable one. */
+function retryAfterMs(res: RawResponse, now: number): number | undefined {
+  const h = res.headers['retry-after'];
+  if (typeof h !== 'string' || h.trim() === '') return undefined;
+  const secs = Number(h);
+  const ms = Number.isFinite(secs) ? secs * 1000 : Date.parse(h) - now;
+  return Number.isFinite(ms) && ms > 0 && ms <= MAX_RETRY_AFTER_MS ? ms : undefined;
 }
 
 function classifyRequestError(e: unknown, endpoint: string, timeoutMs: number): PbxApiError {
   const code = e instanceof RequestError ? (e.code ?? '') : ((e as NodeJS.ErrnoException)?.code ?? '');
   const msg = (e as Error)?.message ?? String(e);
   if (e instanceof RequestError && e.name === 'TimeoutError') {
-    return new PbxApiError('timeout', endpoint, `no complete answer within ${timeoutMs / 1000} s (MIKOPBX_TIMEOUT_SECONDS)`);
+    return new PbxApiError('timeout', endpoint, `no complete answer within ${Math.round(timeoutMs) / 1000} s (MIKOPBX_TIMEOUT_SECONDS, or what was left of the poll interval)`);
   }
   if (TLS_CODES.test(code) || /certificate|SSL|TLS/i.test(msg)) {
     return new PbxApiError(

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { PbxTarget } from '../target.js';
 import { VERSION } from '../version.js';
+import { scrubSecrets } from '../log.js';
 import { renderLanding } from './landing.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -13,7 +14,9 @@ export interface HandlerOptions {
   processRegistry: Registry;
   logger: Logger;
   /** Returns false (after answering) when a protected path is refused, e.g. by basic auth. */
-  authorize?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+  authorize?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean | Promise<boolean>;
+  /** Extra response headers (web-config http_server_config.headers), read per request. */
+  headers?: () => Record<string, string>;
 }
 
 function send(res: http.ServerResponse, status: number, type: string, body: string | Buffer, extra: http.OutgoingHttpHeaders = {}): void {
@@ -29,6 +32,7 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
   const { target, processRegistry } = opts;
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    for (const [name, value] of Object.entries(opts.headers?.() ?? {})) res.setHeader(name, value);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n', { allow: 'GET, HEAD' });
       return;
@@ -42,31 +46,39 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
         else send(res, 503, 'text/plain; charset=utf-8', 'waiting for the first poll of every collector\n');
         return;
       case '/metrics':
-        if (opts.authorize && !opts.authorize(req, res)) return;
-        void serveMetrics(req, res, target, processRegistry, opts.logger);
+        void guarded(req, res, opts, () => serveMetrics(req, res, target, processRegistry, opts.logger));
         return;
       case '/':
-        if (opts.authorize && !opts.authorize(req, res)) return;
-        send(
-          res,
-          200,
-          'text/html; charset=utf-8',
-          renderLanding({
-            version: VERSION,
-            api: target.generation,
-            ready: target.isReady(),
-            collectors: target.config.collectors.map((name) => ({
-              name,
-              result: target.results.get(name),
-              intervalSeconds: name === 'cdr' ? target.config.cdrPollIntervalSeconds : target.config.pollIntervalSeconds,
-            })),
-          }),
-        );
+        void guarded(req, res, opts, () => send(res, 200, 'text/html; charset=utf-8', scrubSecrets(landing(target))));
         return;
       default:
         send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
     }
   };
+}
+
+function landing(target: PbxTarget): string {
+  return renderLanding({
+    version: VERSION,
+    api: target.generation,
+    ready: target.isReady(),
+    collectors: target.config.collectors.map((name) => ({
+      name,
+      result: target.results.get(name),
+      intervalSeconds: name === 'cdr' ? target.config.cdrPollIntervalSeconds : target.config.pollIntervalSeconds,
+    })),
+  });
+}
+
+/** Runs a protected route after the authorize hook (which answers refusals itself). */
+async function guarded(req: http.IncomingMessage, res: http.ServerResponse, opts: HandlerOptions, serve: () => unknown): Promise<void> {
+  try {
+    if (opts.authorize && !(await opts.authorize(req, res))) return;
+    await serve();
+  } catch (e) {
+    opts.logger.error({ err: e }, 'serving a request failed');
+    if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+  }
 }
 
 async function serveMetrics(req: http.IncomingMessage, res: http.ServerResponse, target: PbxTarget, processRegistry: Registry, log: Logger): Promise<void> {

@@ -24,3 +24,20 @@ export function promtoolCheckMetrics(promtool: string, exposition: string): { ok
     return { ok: false, output: `${err.stdout ?? ''}${err.stderr ?? ''}` };
   }
 }
+
+/**
+ * Checks many scraped pages at once: pages that differ only in the exporter's own process
+ * metrics or durations are checked once (promtool takes ~70 ms a call), and the newest page is checked whole.
+ */
+export function promtoolCheckPages(promtool: string, pages: readonly string[], max = 12): string[] {
+  const expositions = pages.filter((p) => p.includes('# TYPE'));
+  const byPbxPart = new Map<string, string>();
+  for (const page of expositions) {
+    const key = page.replace(/^(process|nodejs)_.*\n/gm, '').replace(/^(mikopbx_collector_duration_seconds\{[^}]*\}) .*$/gm, '$1');
+    byPbxPart.set(key, page);
+  }
+  const chosen = [...byPbxPart.values()].slice(-max);
+  const last = expositions.at(-1);
+  if (last !== undefined && !chosen.includes(last)) chosen.push(last);
+  return chosen.map((page) => promtoolCheckMetrics(promtool, page).output).filter((o) => o !== '');
+}

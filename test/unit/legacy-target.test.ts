@@ -1,6 +1,6 @@
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger, registerRuntimeSecret } from '../../src/log.js';
+import { createLogger, registerSecret } from '../../src/log.js';
 import { PbxTarget } from '../../src/target.js';
 import { fixture } from '../helpers/fixtures.js';
 import { LOGIN, LOGIN_PATH, P, PASSWORD, PBX, legacyConfig, maxInWindow, mockLogin, mockStatus, sample, setCookie, sid } from '../helpers/legacy.js';
@@ -316,7 +316,7 @@ describe('PbxTarget against a legacy PBX (nock)', () => {
     const lines: string[] = [];
     const logger = createLogger({ level: 'info', write: (l) => lines.push(l) });
     const cookie = sid(4242);
-    registerRuntimeSecret(cookie);
+    registerSecret(cookie, { transient: true });
     logger.info({ note: `Cookie: PHPSESSID=${cookie}` }, `session ${cookie}`);
     logger.info({ headers: { cookie: `PHPSESSID=${cookie}` } }, 'request');
     expect(lines.join('')).not.toContain(cookie);
