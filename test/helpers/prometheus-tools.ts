@@ -84,8 +84,8 @@ export interface RunResult {
   stderr: string;
 }
 
-export function runTool(path: string, args: string[], cwd?: string): RunResult {
-  const r = spawnSync(path, args, { cwd, encoding: 'utf8', timeout: 60_000 });
+export function runTool(path: string, args: string[], cwd?: string, input?: string): RunResult {
+  const r = spawnSync(path, args, { cwd, input, encoding: 'utf8', timeout: 60_000 });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -265,6 +265,17 @@ export async function promQuery(baseUrl: string, expr: string, time?: number): P
   const json = (await res.json()) as { status: string; data?: PromQueryResult; error?: string; errorType?: string };
   if (json.status !== 'success' || !json.data) {
     throw new Error(`query failed (${json.errorType ?? res.status}): ${json.error ?? 'no data'}\n  ${expr}`);
+  }
+  return json.data;
+}
+
+/** Range query via /api/v1/query_range; throws with Prometheus' error text on any error. */
+export async function promQueryRange(baseUrl: string, expr: string, start: number, end: number, step: number): Promise<PromQueryResult> {
+  const body = new URLSearchParams({ query: expr, start: String(start), end: String(end), step: String(step) });
+  const res = await fetch(`${baseUrl}/api/v1/query_range`, { method: 'POST', body, signal: AbortSignal.timeout(10_000) });
+  const json = (await res.json()) as { status: string; data?: PromQueryResult; error?: string; errorType?: string };
+  if (json.status !== 'success' || !json.data) {
+    throw new Error(`range query failed (${json.errorType ?? res.status}): ${json.error ?? 'no data'}\n  ${expr}`);
   }
   return json.data;
 }
