@@ -1,0 +1,42 @@
+/**
+ * Why a request to the PBX failed. Each kind maps to one operator action in the README's
+ * troubleshooting table, so keep the set small and the messages specific.
+ */
+export type ApiErrorKind =
+  | 'timeout' // no complete answer within MIKOPBX_TIMEOUT_SECONDS
+  | 'network' // refused, reset, DNS, unreachable
+  | 'tls' // certificate or handshake problem
+  | 'auth' // 401/403: wrong key or password, or missing permission
+  | 'rate-limited' // HTTP 429 from nginx: the PBX banned this IP
+  | 'overloaded' // 503 queue full or 400 "worker not responding"
+  | 'http' // any other unexpected status
+  | 'parse' // body is not the JSON we asked for
+  | 'shape' // JSON of the wrong shape
+  | 'result' // the envelope says result:false
+  | 'not-found' // 404: endpoint absent (API generation mismatch)
+  | 'too-large' // body above the size limit
+  | 'backoff' // not sent: backing off after a ban, overload or refused login
+  | 'budget'; // not sent: the request budget for this minute is spent
+
+export class PbxApiError extends Error {
+  constructor(
+    readonly kind: ApiErrorKind,
+    readonly endpoint: string,
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'PbxApiError';
+  }
+}
+
+/** A response body that does not match the documented MikoPBX shape; `path` says where. */
+export class ShapeError extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(`${path}: ${message}`);
+    this.name = 'ShapeError';
+  }
+}

@@ -1,0 +1,100 @@
+import { providerState, v3PeerStatus } from './mapping.js';
+import type { ActiveLeg, Extension, Provider, ProviderProtocol } from './types.js';
+import { expectArray, expectId, expectMapOrList, expectObject, isObject, optionalNumber, optionalString, expectString } from './validate.js';
+import { ShapeError } from './errors.js';
+
+// Pure parsers from v3 `data` payloads (mikopbx-api.md §2.4) to domain objects.
+
+function entries(v: unknown, path: string): Array<[string, unknown]> {
+  if (Array.isArray(v)) return v.map((x, i) => [String(i), x]);
+  if (isObject(v)) return Object.entries(v);
+  throw new ShapeError(path, 'expected an object keyed by id or []');
+}
+
+/** `sip:getStatuses` data: object keyed by extension number, `[]` when empty. */
+export function parseExtensionStatuses(data: unknown): Extension[] {
+  const out: Extension[] = [];
+  for (const [key, raw] of entries(data, 'data')) {
+    const path = `data[${JSON.stringify(key)}]`;
+    const e = expectObject(raw, path);
+    const number = e.extension !== undefined ? expectId(e.extension, `${path}.extension`) : key;
+    const rttMs = optionalNumber(e.rtt, `${path}.rtt`);
+    const devices = e.devices === undefined || e.devices === null ? null : expectArray(e.devices, `${path}.devices`).length;
+    out.push({
+      number,
+      name: optionalString(e.callerid, `${path}.callerid`),
+      status: v3PeerStatus(expectString(e.status, `${path}.status`)),
+      correctableByLiveChannel: false,
+      rttSeconds: rttMs === null ? null : rttMs / 1000,
+      devices,
+    });
+  }
+  return out;
+}
+
+function parseProvider(raw: unknown, path: string, group: ProviderProtocol): Provider {
+  const p = expectObject(raw, path);
+  const type = optionalString(p.type, `${path}.type`).toLowerCase();
+  const protocol: ProviderProtocol = type === 'iax' || type === 'sip' ? type : group;
+  const rttMs = optionalNumber(p.rtt, `${path}.rtt`);
+  const since = optionalNumber(p.stateStartTime, `${path}.stateStartTime`);
+  return {
+    id: expectId(p.id, `${path}.id`),
+    name: optionalString(p.description, `${path}.description`),
+    protocol,
+    host: optionalString(p.host, `${path}.host`),
+    username: optionalString(p.username, `${path}.username`),
+    state: providerState(expectString(p.state, `${path}.state`)),
+    rttSeconds: rttMs === null ? null : rttMs / 1000,
+    stateSince: since !== null && since > 0 ? since : null,
+  };
+}
+
+/**
+ * `*providers:getStatuses` data: `{sip:{…}|[], iax:{…}|[]}`. The sip-/iax-/providers endpoints all
+ * return this same combined payload, so one request covers both protocols; ids are deduplicated.
+ */
+export function parseProviderStatuses(data: unknown): Provider[] {
+  const d = expectObject(data, 'data');
+  const byId = new Map<string, Provider>();
+  for (const group of ['sip', 'iax'] as const) {
+    if (d[group] === undefined) continue;
+    for (const [key, raw] of entries(d[group], `data.${group}`)) {
+      const p = parseProvider(raw, `data.${group}[${JSON.stringify(key)}]`, group);
+      byId.set(p.id, p);
+    }
+  }
+  return [...byId.values()];
+}
+
+/** `pbx-status:getActiveChannels` data: list of live legs with channel names, all values strings. */
+export function parseActiveChannels(data: unknown): ActiveLeg[] {
+  return expectMapOrList(data, 'data').map((raw, i) => {
+    const path = `data[${i}]`;
+    const r = expectObject(raw, path);
+    return {
+      linkedid: expectId(r.linkedid, `${path}.linkedid`),
+      srcChannel: optionalString(r.src_chan, `${path}.src_chan`) || null,
+      dstChannel: optionalString(r.dst_chan, `${path}.dst_chan`) || null,
+      srcNum: optionalString(r.src_num, `${path}.src_num`),
+      dstNum: optionalString(r.dst_num, `${path}.dst_num`),
+      ended: false,
+    };
+  });
+}
+
+/** getActiveCalls rows (temp CDR): legs incl. already ended ones; no channel names. */
+export function parseActiveCallRows(rows: unknown[]): ActiveLeg[] {
+  return rows.map((raw, i) => {
+    const path = `data[${i}]`;
+    const r = expectObject(raw, path);
+    return {
+      linkedid: expectId(r.linkedid, `${path}.linkedid`),
+      srcChannel: optionalString(r.src_chan, `${path}.src_chan`) || null,
+      dstChannel: optionalString(r.dst_chan, `${path}.dst_chan`) || null,
+      srcNum: optionalString(r.src_num, `${path}.src_num`),
+      dstNum: optionalString(r.dst_num, `${path}.dst_num`),
+      ended: optionalString(r.endtime, `${path}.endtime`) !== '',
+    };
+  });
+}

@@ -1,0 +1,52 @@
+import { parseData, unwrapV3, type Envelope } from './envelope.js';
+import type { CdrSource, PbxApi } from './pbx-api.js';
+import type { RequestSpec, Transport } from './transport.js';
+import type { ActiveCallsSnapshot, Extension, Provider } from './types.js';
+import { parseActiveChannels, parseExtensionStatuses, parseProviderStatuses } from './v3-parse.js';
+
+export const V3 = {
+  ping: '/pbxcore/api/v3/system:ping',
+  extensions: '/pbxcore/api/v3/sip:getStatuses',
+  providers: '/pbxcore/api/v3/sip-providers:getStatuses',
+  activeChannels: '/pbxcore/api/v3/pbx-status:getActiveChannels',
+  cdr: '/pbxcore/api/v3/cdr',
+} as const;
+
+/** v3 API (MikoPBX 2025.1+): Bearer API key, `/pbxcore/api/v3/...`, errors by HTTP status. */
+export class V3Client {
+  constructor(
+    private readonly transport: Transport,
+    private readonly apiKey: string | undefined,
+  ) {}
+
+  async get(path: string, query?: RequestSpec['query']): Promise<Envelope> {
+    // Without a key MikoPBX only lets 127.0.0.1 in; sending an empty Bearer would break that.
+    const headers: Record<string, string> = this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {};
+    const res = await this.transport.send({ path, headers, ...(query ? { query } : {}) });
+    return unwrapV3(res);
+  }
+}
+
+export class V3Api implements PbxApi {
+  readonly generation = 'v3' as const;
+  cdr: CdrSource | undefined = undefined;
+
+  constructor(readonly client: V3Client) {}
+
+  async getExtensions(): Promise<Extension[]> {
+    const env = await this.client.get(V3.extensions);
+    return parseData(V3.extensions, () => parseExtensionStatuses(env.data));
+  }
+
+  async getProviders(): Promise<Provider[]> {
+    const env = await this.client.get(V3.providers);
+    return parseData(V3.providers, () => parseProviderStatuses(env.data));
+  }
+
+  async getActiveCalls(): Promise<ActiveCallsSnapshot> {
+    // getActiveChannels, not getActiveCalls: it lists only live legs and carries channel names,
+    // which decide direction and trunk (mikopbx-api.md §7.8).
+    const env = await this.client.get(V3.activeChannels);
+    return { legs: parseData(V3.activeChannels, () => parseActiveChannels(env.data)), hasChannels: true };
+  }
+}

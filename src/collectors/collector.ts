@@ -1,0 +1,31 @@
+import type { Logger } from 'pino';
+import type { PbxApi } from '../api/pbx-api.js';
+import type { Provider } from '../api/types.js';
+import type { CollectorName } from '../config.js';
+
+/** What collectors of one target share between runs (latest successful results only). */
+export interface TargetSnapshot {
+  /** Providers from the last successful providers run (identify trunk channels, zero idle trunks). */
+  providers: Provider[] | null;
+  /** Extension endpoints that had a live channel at the last successful calls run. */
+  liveEndpoints: Set<string> | null;
+  /** Extension numbers from the last successful peers run (direction when channels are unknown). */
+  extensionNumbers: Set<string> | null;
+}
+
+export interface CollectContext {
+  api: PbxApi;
+  snapshot: TargetSnapshot;
+  log: Logger;
+  now: () => number;
+}
+
+/**
+ * One subsystem of the PBX. `collect` must fetch and parse everything before it touches a metric,
+ * then replace its whole series set synchronously, so a failed run leaves the previous values and
+ * a deleted object's series disappear at the next successful run.
+ */
+export interface Collector {
+  readonly name: CollectorName;
+  collect(ctx: CollectContext): Promise<void>;
+}

@@ -1,0 +1,99 @@
+import http from 'node:http';
+import { gzipSync } from 'node:zlib';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { PbxTarget } from '../target.js';
+import { VERSION } from '../version.js';
+import { renderLanding } from './landing.js';
+
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+export interface HandlerOptions {
+  target: PbxTarget;
+  processRegistry: Registry;
+  logger: Logger;
+  /** Returns false (after answering) when a protected path is refused, e.g. by basic auth. */
+  authorize?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+}
+
+function send(res: http.ServerResponse, status: number, type: string, body: string | Buffer, extra: http.OutgoingHttpHeaders = {}): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', ...extra });
+  res.end(body);
+}
+
+/**
+ * Routes of contract §3. /metrics serves the target's last rendered snapshot plus the cheap
+ * process metrics and never waits on the PBX.
+ */
+export function createHandler(opts: HandlerOptions): http.RequestListener {
+  const { target, processRegistry } = opts;
+  return (req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n', { allow: 'GET, HEAD' });
+      return;
+    }
+    switch (path) {
+      case '/healthz':
+        send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
+        return;
+      case '/readyz':
+        if (target.isReady()) send(res, 200, 'text/plain; charset=utf-8', 'ready\n');
+        else send(res, 503, 'text/plain; charset=utf-8', 'waiting for the first poll of every collector\n');
+        return;
+      case '/metrics':
+        if (opts.authorize && !opts.authorize(req, res)) return;
+        void serveMetrics(req, res, target, processRegistry, opts.logger);
+        return;
+      case '/':
+        if (opts.authorize && !opts.authorize(req, res)) return;
+        send(
+          res,
+          200,
+          'text/html; charset=utf-8',
+          renderLanding({
+            version: VERSION,
+            api: target.generation,
+            ready: target.isReady(),
+            collectors: target.config.collectors.map((name) => ({
+              name,
+              result: target.results.get(name),
+              intervalSeconds: name === 'cdr' ? target.config.cdrPollIntervalSeconds : target.config.pollIntervalSeconds,
+            })),
+          }),
+        );
+        return;
+      default:
+        send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+    }
+  };
+}
+
+async function serveMetrics(req: http.IncomingMessage, res: http.ServerResponse, target: PbxTarget, processRegistry: Registry, log: Logger): Promise<void> {
+  try {
+    const text = (await processRegistry.metrics()) + target.metricsText();
+    const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+    if (gzip) send(res, 200, METRICS_CONTENT_TYPE, gzipSync(text), { 'content-encoding': 'gzip', vary: 'accept-encoding' });
+    else send(res, 200, METRICS_CONTENT_TYPE, text);
+  } catch (e) {
+    log.error({ err: e }, 'rendering /metrics failed');
+    if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+  }
+}
+
+export interface ListenOptions {
+  host: string;
+  port: number;
+}
+
+export async function listen(server: http.Server | import('node:https').Server, opts: ListenOptions): Promise<{ port: number }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  return { port: typeof addr === 'object' && addr ? addr.port : opts.port };
+}

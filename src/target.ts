@@ -1,0 +1,226 @@
+import { Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import { detectGeneration } from './api/detect.js';
+import { PbxApiError } from './api/errors.js';
+import { createApi } from './api/factory.js';
+import type { PbxApi } from './api/pbx-api.js';
+import { Transport } from './api/transport.js';
+import { BACKOFF_REASONS } from './api/backoff.js';
+import { CallsCollector } from './collectors/calls.js';
+import type { Collector, TargetSnapshot } from './collectors/collector.js';
+import { PeersCollector } from './collectors/peers.js';
+import { ProvidersCollector } from './collectors/providers.js';
+import { STATUS_COLLECTORS, type CollectorName, type Config } from './config.js';
+import { HealthMetrics } from './metrics/health.js';
+
+export interface CollectorResult {
+  success: boolean;
+  durationSeconds: number;
+  /** Unix ms of the end of the run. */
+  at: number;
+  error?: string;
+}
+
+export interface TargetOptions {
+  config: Config;
+  logger: Logger;
+  now?: () => number;
+}
+
+// Order matters: trunk ids identify trunk channels, and live channels correct legacy peer states.
+const STATUS_ORDER: readonly CollectorName[] = ['providers', 'calls', 'peers'];
+
+/**
+ * One PBX: its transport and API adapter, its collectors, its registry and last snapshot.
+ * Self-contained so that one process can later serve many PBXs.
+ */
+export class PbxTarget {
+  readonly registry = new Registry();
+  readonly health: HealthMetrics;
+  readonly transport: Transport;
+  readonly results = new Map<CollectorName, CollectorResult>();
+  readonly snapshot: TargetSnapshot = { providers: null, liveEndpoints: null, extensionNumbers: null };
+  private readonly collectors = new Map<CollectorName, Collector>();
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private api: PbxApi | null = null;
+  private redetect = false;
+  private statusRunning: Promise<void> | null = null;
+  private exposition = '';
+  private renderSeq = 0;
+
+  constructor(private readonly opts: TargetOptions) {
+    const { config } = opts;
+    this.log = opts.logger;
+    this.now = opts.now ?? Date.now;
+    this.health = new HealthMetrics(this.registry, config.pollIntervalSeconds);
+    this.health.initCollectors(config.collectors);
+    this.transport = new Transport({
+      baseUrl: config.url,
+      timeoutMs: config.timeoutSeconds * 1000,
+      ca: config.ca,
+      insecureSkipVerify: config.tlsInsecureSkipVerify,
+      maxRequestsPerMinute: config.maxRequestsPerMinute,
+      onRequest: (endpoint, code) => this.health.apiRequests.inc({ endpoint, code }),
+      now: this.now,
+    });
+    const enabled = new Set(config.collectors);
+    if (enabled.has('providers')) this.collectors.set('providers', new ProvidersCollector(this.registry, config.pollIntervalSeconds));
+    if (enabled.has('calls')) this.collectors.set('calls', new CallsCollector(this.registry, config.pollIntervalSeconds));
+    if (enabled.has('peers')) {
+      this.collectors.set('peers', new PeersCollector(this.registry, { intervalSeconds: config.pollIntervalSeconds, details: config.peerDetails }));
+    }
+    this.health.requestBudgetRemaining.set(config.maxRequestsPerMinute);
+  }
+
+  get config(): Config {
+    return this.opts.config;
+  }
+
+  get generation(): PbxApi['generation'] | null {
+    return this.api?.generation ?? null;
+  }
+
+  /** Adds a collector (e.g. cdr) that runs on its own schedule via runCollector(). */
+  addCollector(collector: Collector): void {
+    this.collectors.set(collector.name, collector);
+  }
+
+  /** /readyz: every enabled collector has finished its first run (successfully or not). */
+  isReady(): boolean {
+    return this.opts.config.collectors.every((name) => this.results.has(name) || !this.collectors.has(name));
+  }
+
+  /** The last rendered exposition of this target's registry (never blocks on the PBX). */
+  metricsText(): string {
+    return this.exposition;
+  }
+
+  /** Resolves the API adapter, detecting the generation when configured `auto`. */
+  private async resolveApi(): Promise<PbxApi> {
+    if (this.api && !this.redetect) return this.api;
+    const setting = this.opts.config.apiVersion;
+    const generation = setting === 'auto' ? await detectGeneration(this.transport) : setting;
+    if (this.api?.generation !== generation) {
+      if (this.api) this.log.warn({ from: this.api.generation, to: generation }, 'MikoPBX API generation changed');
+      else this.log.info({ api: generation }, 'MikoPBX API generation detected');
+      this.api = createApi(generation, this.transport, this.opts.config);
+      this.health.apiInfo.reset();
+      this.health.apiInfo.set({ api: generation }, 1);
+    }
+    this.redetect = false;
+    return this.api;
+  }
+
+  /** Runs peers, providers and calls once, one after another. Overlapping calls share one run. */
+  runStatusPoll(): Promise<void> {
+    if (!this.statusRunning) {
+      this.statusRunning = this.statusPoll().finally(() => {
+        this.statusRunning = null;
+      });
+    }
+    return this.statusRunning;
+  }
+
+  private async statusPoll(): Promise<void> {
+    const names = STATUS_ORDER.filter((n) => STATUS_COLLECTORS.includes(n) && this.collectors.has(n));
+    let api: PbxApi | null = null;
+    let setupError: unknown = null;
+    try {
+      api = await this.resolveApi();
+    } catch (e) {
+      setupError = e;
+    }
+    if (setupError) this.logFailure('status poll', setupError);
+    let anySuccess = false;
+    let unreachable = setupError !== null && isUnreachable(setupError);
+    for (const name of names) {
+      const ok = await this.runOne(name, api, setupError);
+      anySuccess ||= ok.success;
+      if (!ok.success && ok.unreachable) unreachable = true;
+    }
+    // A PBX that was unreachable may come back upgraded (or downgraded): detect again then.
+    if (unreachable && !anySuccess) this.redetect = true;
+    this.health.up.set(anySuccess ? 1 : 0);
+    await this.render();
+  }
+
+  /** Runs one collector with timing and success recording (node_exporter's execute()). */
+  async runCollector(name: CollectorName): Promise<CollectorResult> {
+    let api: PbxApi | null = null;
+    let setupError: unknown = null;
+    try {
+      api = await this.resolveApi();
+    } catch (e) {
+      setupError = e;
+    }
+    if (setupError) this.logFailure(name, setupError);
+    const r = await this.runOne(name, api, setupError);
+    await this.render();
+    return r;
+  }
+
+  private async runOne(name: CollectorName, api: PbxApi | null, setupError: unknown): Promise<CollectorResult & { unreachable: boolean }> {
+    const collector = this.collectors.get(name);
+    const start = performance.now();
+    let error: unknown = setupError;
+    if (!error && collector && api) {
+      try {
+        await collector.collect({ api, snapshot: this.snapshot, log: this.log, now: this.now });
+      } catch (e) {
+        error = e;
+      }
+    }
+    const durationSeconds = (performance.now() - start) / 1000;
+    const at = this.now();
+    const labels = { collector: name };
+    this.health.collectorDuration.set(labels, durationSeconds);
+    const result: CollectorResult = { success: !error, durationSeconds, at };
+    if (error) {
+      result.error = describeError(error);
+      this.health.collectorSuccess.set(labels, 0);
+      // A failed API detection was already logged once for the whole poll.
+      if (error !== setupError) this.logFailure(name, error);
+    } else {
+      this.health.collectorSuccess.set(labels, 1);
+      this.health.collectorLastSuccess.set(labels, at / 1000);
+      this.log.debug({ collector: name, durationSeconds }, 'collector succeeded');
+    }
+    this.results.set(name, result);
+    return { ...result, unreachable: isUnreachable(error) };
+  }
+
+  private logFailure(what: string, error: unknown): void {
+    this.log.warn(errorFields(what, error), `${what} failed: ${describeError(error)}`);
+  }
+
+  /** Renders the registry once per completed poll; scrapes serve these bytes. */
+  async render(): Promise<void> {
+    for (const reason of BACKOFF_REASONS) {
+      this.health.backoffUntil.set({ reason }, this.transport.backoff.until(reason) / 1000);
+    }
+    if (this.transport.backoff.until('rate_limited') > 0) this.health.up.set(0);
+    this.health.requestBudgetRemaining.set(this.transport.budget.remaining());
+    const seq = ++this.renderSeq;
+    const text = await this.registry.metrics();
+    if (seq === this.renderSeq) this.exposition = text;
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+}
+
+function isUnreachable(e: unknown): boolean {
+  return e instanceof PbxApiError && (e.kind === 'network' || e.kind === 'timeout');
+}
+
+function describeError(e: unknown): string {
+  if (e instanceof PbxApiError) return `${e.endpoint}: ${e.message}`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+function errorFields(collector: string, e: unknown): Record<string, unknown> {
+  if (e instanceof PbxApiError) return { collector, reason: e.kind, endpoint: e.endpoint, status: e.status };
+  return { collector, reason: 'internal', err: e };
+}
