@@ -206,6 +206,15 @@ describe('dashboard: content required by issue 5', () => {
     expect(titles).toContain(t);
   });
 
+  it('drops the metric name in every query of a merged table (rows merge on equal label columns)', () => {
+    for (const p of panels.filter((x) => x.type === 'table' && (x.targets ?? []).length > 1)) {
+      for (const t of p.targets ?? []) {
+        // A bare selector or a filter comparison keeps __name__, which differs per query.
+        expect(t.expr, `${title(p)} ${t.refId}`).not.toMatch(/^\w+\{[^}]*\}(\s*(==|!=|>|<|>=|<=)\s*[\d.]+)?$/);
+      }
+    }
+  });
+
   it('shows offline extensions with names and the trunk table with name, host, state and since', () => {
     const offline = panels.find((p) => p.title === 'Offline extensions');
     expect(offline?.targets?.[0]?.expr).toMatch(/mikopbx_sip_peer_up\{[^}]*\} == 0\) \* on \(extension, instance, job\) group_left \(name\) mikopbx_sip_peer_info/);
