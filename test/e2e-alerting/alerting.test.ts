@@ -252,6 +252,10 @@ describe(titled('e2e: trunk rejected in the simulator pages through Prometheus a
       });
     expect(got.a.labels.name).toBe(trunk?.name);
     expect(got.n.receiver).toBe('pager');
+    // Disabled trunks of the simulator never paged meanwhile.
+    const off = Object.entries((sim as Simulator).model.truth().providers).filter(([, p]) => p.state === 'off').map(([id]) => id);
+    const pagedOff = notifications.flatMap((n) => n.alerts).filter((a) => off.includes(a.labels.provider ?? ''));
+    expect(pagedOff).toEqual([]);
   }, 90_000);
 
   let outcomes: QueryOutcome[] = [];
