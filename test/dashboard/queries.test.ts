@@ -1,0 +1,158 @@
+// Every dashboard query against a real Prometheus that scrapes a realistic exposition
+// (test/fixtures/exposition-sample.prom) every second, with the alert rules loaded too.
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONTRACT_METRICS } from '../helpers/contract-metrics.js';
+import { describeOutcomes, loadDashboard, runDashboardQueries, variableAsQuery, type QueryOutcome } from '../helpers/dashboard.js';
+import {
+  locateTools, promQuery, resultSize, runTool, titled, waitFor, startPrometheus, type PromSample, type RunningServer,
+} from '../helpers/prometheus-tools.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const fixture = readFileSync(join(root, 'test', 'fixtures', 'exposition-sample.prom'), 'utf8');
+const rules = readFileSync(join(root, 'prometheus', 'alerts.yml'), 'utf8');
+const tools = locateTools('prometheus', 'promtool');
+
+/**
+ * The fixture as the n-th scrape sees it: counters and histogram series grow by 10 % of their
+ * fixture value per scrape (so rate() has data), last-success timestamps are "now".
+ */
+function exposition(n: number, nowSeconds: number): string {
+  return fixture
+    .split('\n')
+    .map((line) => {
+      if (line.startsWith('#') || line.trim() === '') return line;
+      const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$/.exec(line);
+      if (!m?.[1] || !m[3]) throw new Error(`bad fixture line: ${line}`);
+      const [, name, labels = '', value] = m;
+      let v = Number(value);
+      if (/_(total|bucket|sum|count)$/.test(name)) v = v * (1 + n / 10);
+      if (name === 'mikopbx_collector_last_success_timestamp_seconds') v = nowSeconds - 1;
+      return `${name}${labels} ${v}`;
+    })
+    .join('\n');
+}
+
+describe('test/fixtures/exposition-sample.prom', () => {
+  it('has every contract metric', () => {
+    for (const name of Object.keys(CONTRACT_METRICS)) expect(fixture, name).toContain(`# TYPE ${name} `);
+  });
+
+  it.skipIf(tools.skipReason)('passes promtool check metrics, also as served (scaled counters)', () => {
+    for (const text of [fixture, exposition(7, 1767225600)]) {
+      const r = runTool(tools.paths.promtool as string, ['check', 'metrics'], undefined, text);
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+    }
+  });
+});
+
+describe(titled('dashboard queries on a real Prometheus scraping the sample exposition', tools.skipReason), () => {
+  let server: Server | undefined;
+  let prom: RunningServer | undefined;
+  let instance = '';
+  let outcomes: QueryOutcome[] = [];
+  const d = loadDashboard();
+
+  beforeAll(async () => {
+    if (tools.skipReason) return;
+    let scrapes = 0;
+    server = createServer((req, res) => {
+      if (req.url !== '/metrics') {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
+      res.end(exposition(scrapes++, Date.now() / 1000));
+    });
+    await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
+    instance = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    prom = await startPrometheus({
+      binary: tools.paths.prometheus as string,
+      extraFiles: { 'alerts.yml': rules },
+      configYaml: [
+        'global: { scrape_interval: 1s, evaluation_interval: 1s }',
+        'rule_files: [alerts.yml]',
+        'scrape_configs:',
+        '  - job_name: mikopbx',
+        `    static_configs: [{ targets: ['${instance}'] }]`,
+        '',
+      ].join('\n'),
+    });
+    const url = prom.url;
+    // At least 6 scrapes, so that [4s] ranges hold several samples.
+    await waitFor('6 scrapes of the sample exposition', async () => {
+      const r = await promQuery(url, `count_over_time(mikopbx_up{job="mikopbx"}[1m]) >= 6`);
+      return resultSize(r) > 0 ? true : undefined;
+    }, 30_000, 500);
+    outcomes = await runDashboardQueries(url, d, {
+      job: 'mikopbx', instance, rateInterval: '4s', interval: '1s', range: '1m',
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await prom?.stop();
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  });
+
+  it.skipIf(tools.skipReason)('runs every panel query without an error', () => {
+    expect(outcomes.length).toBeGreaterThan(30);
+    const failed = outcomes.filter((o) => o.error);
+    expect(describeOutcomes(failed)).toBe("");
+  });
+
+  it.skipIf(tools.skipReason)('gets data for every query of every panel (the sample has every metric)', () => {
+    const empty = outcomes.filter((o) => o.series === 0);
+    expect(describeOutcomes(empty)).toBe("");
+  });
+
+  it.skipIf(tools.skipReason)('gets numbers (not only NaN) for the extensions, trunks, calls and CDR panels', () => {
+    const nan = outcomes.filter((o) => ['extensions', 'trunks', 'calls', 'cdr'].includes(o.area) && o.numeric === 0);
+    expect(describeOutcomes(nan)).toBe("");
+    for (const area of ['extensions', 'trunks', 'calls', 'cdr']) {
+      expect(outcomes.filter((o) => o.area === area).length, area).toBeGreaterThan(0);
+    }
+  });
+
+  it.skipIf(tools.skipReason)('lists the offline extensions with their names, and the trunk table rows', () => {
+    const offline = outcomes.find((o) => o.panel.title === 'Offline extensions');
+    expect(offline?.series).toBe(2); // 204 Warehouse and 205 (no name)
+    const trunks = outcomes.filter((o) => o.panel.title === 'Trunks');
+    expect(trunks.find((o) => o.target.refId === 'A')?.series).toBe(4);
+  });
+
+  it.skipIf(tools.skipReason)('resolves the job, instance and trunk variables', async () => {
+    const url = (prom as RunningServer).url;
+    for (const v of d.templating.list.filter((x) => x.type === 'query')) {
+      const q = variableAsQuery(v) as string;
+      const r = await promQuery(url, q.replaceAll('$job', 'mikopbx').replaceAll('$instance', instance.replace(/\./g, '\\\\.')));
+      expect(resultSize(r), v.name).toBeGreaterThan(0);
+      if (v.name === 'provider') {
+        // Grafana's query_result() text for each series, then the variable's regex.
+        const re = new RegExp((v.regex ?? '').replace(/^\/(.*)\/$/, '$1'));
+        const texts = (r.result as PromSample[]).map((s) => {
+          const { __name__: metric, ...labels } = s.metric;
+          const body = Object.keys(labels).sort().map((k) => `${k}="${labels[k]}"`).join(', ');
+          return `${metric}{${body}} 1 ${Date.now()}`;
+        });
+        const options = texts.map((t) => re.exec(t)?.groups).map((g) => `${g?.value}=${g?.text}`).sort();
+        expect(options).toContain('SIP-TRUNK-3F9A1C7B=Main carrier');
+        expect(options).toHaveLength(4);
+      }
+    }
+  });
+
+  it.skipIf(tools.skipReason)('evaluates every alert rule without an error on real data', async () => {
+    const url = (prom as RunningServer).url;
+    const groups = await waitFor('rule evaluation', async () => {
+      const res = await fetch(`${url}/api/v1/rules`);
+      const json = (await res.json()) as { data: { groups: { rules: { name: string; health: string; lastError?: string; evaluationTime: number; lastEvaluation: string }[] }[] } };
+      const all = json.data.groups.flatMap((g) => g.rules);
+      return all.length > 0 && all.every((r) => !r.lastEvaluation.startsWith('0001')) ? all : undefined;
+    }, 15_000);
+    for (const r of groups) expect(`${r.name}: ${r.health} ${r.lastError ?? ''}`.trim()).toBe(`${r.name}: ok`);
+  });
+});

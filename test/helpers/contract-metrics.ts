@@ -1,0 +1,83 @@
+// The exporter's metric names and labels, as promised by the contract (shared/contract.md §4).
+// Alert rules and dashboard queries are checked against this list, so a typo fails a test.
+// `job` and `instance` are added by Prometheus to every series.
+
+export interface ContractMetric {
+  type: 'gauge' | 'counter' | 'histogram';
+  labels: string[];
+  /** Labels whose values are a fixed set. */
+  values?: Record<string, string[]>;
+}
+
+const PROVIDER_STATES = ['registered', 'unregistered', 'rejected', 'unreachable', 'lagged', 'ok', 'off', 'unknown'];
+const DIRECTIONS = ['inbound', 'outbound', 'internal'];
+const DISPOSITIONS = ['answered', 'noanswer', 'busy', 'cancel', 'failed', 'other'];
+const COLLECTORS = ['peers', 'providers', 'calls', 'cdr'];
+
+export const CONTRACT_METRICS: Record<string, ContractMetric> = {
+  mikopbx_up: { type: 'gauge', labels: [] },
+  mikopbx_collector_success: { type: 'gauge', labels: ['collector'], values: { collector: COLLECTORS } },
+  mikopbx_collector_duration_seconds: { type: 'gauge', labels: ['collector'], values: { collector: COLLECTORS } },
+  mikopbx_collector_last_success_timestamp_seconds: { type: 'gauge', labels: ['collector'], values: { collector: COLLECTORS } },
+  mikopbx_api_requests_total: { type: 'counter', labels: ['endpoint', 'code'] },
+  mikopbx_api_info: { type: 'gauge', labels: ['api'], values: { api: ['v3', 'legacy'] } },
+  mikopbx_exporter_build_info: { type: 'gauge', labels: ['version', 'nodejs_version'] },
+
+  mikopbx_sip_peers: { type: 'gauge', labels: ['status'], values: { status: ['available', 'unavailable', 'unknown'] } },
+  mikopbx_sip_peer_up: { type: 'gauge', labels: ['extension'] },
+  mikopbx_sip_peer_info: { type: 'gauge', labels: ['extension', 'name'] },
+  mikopbx_sip_peer_rtt_seconds: { type: 'gauge', labels: ['extension'] },
+  mikopbx_sip_peer_devices: { type: 'gauge', labels: ['extension'] },
+
+  mikopbx_provider_info: {
+    type: 'gauge',
+    labels: ['provider', 'name', 'protocol', 'host', 'username'],
+    values: { protocol: ['sip', 'iax'] },
+  },
+  mikopbx_provider_state: { type: 'gauge', labels: ['provider', 'state'], values: { state: PROVIDER_STATES } },
+  mikopbx_provider_registered: { type: 'gauge', labels: ['provider'] },
+  mikopbx_provider_rtt_seconds: { type: 'gauge', labels: ['provider'] },
+  mikopbx_provider_state_since_timestamp_seconds: { type: 'gauge', labels: ['provider'] },
+  mikopbx_providers: { type: 'gauge', labels: ['state'], values: { state: PROVIDER_STATES } },
+
+  mikopbx_active_calls: { type: 'gauge', labels: ['direction'], values: { direction: DIRECTIONS } },
+  mikopbx_active_channels: { type: 'gauge', labels: [] },
+  mikopbx_provider_active_calls: { type: 'gauge', labels: ['provider'] },
+
+  mikopbx_calls_total: {
+    type: 'counter',
+    labels: ['direction', 'disposition'],
+    values: { direction: DIRECTIONS, disposition: DISPOSITIONS },
+  },
+  mikopbx_provider_calls_total: {
+    type: 'counter',
+    labels: ['provider', 'direction', 'disposition'],
+    values: { direction: ['inbound', 'outbound'], disposition: DISPOSITIONS },
+  },
+  mikopbx_call_duration_seconds: { type: 'histogram', labels: ['direction'], values: { direction: DIRECTIONS } },
+  mikopbx_call_answer_delay_seconds: { type: 'histogram', labels: ['direction'], values: { direction: DIRECTIONS } },
+  mikopbx_call_talk_seconds_total: { type: 'counter', labels: ['direction'], values: { direction: DIRECTIONS } },
+  mikopbx_cdr_records_total: { type: 'counter', labels: [] },
+  mikopbx_cdr_last_record_timestamp_seconds: { type: 'gauge', labels: [] },
+};
+
+/** Series Prometheus itself adds for every scrape target. */
+export const PROMETHEUS_SERIES: Record<string, ContractMetric> = {
+  up: { type: 'gauge', labels: [] },
+  scrape_duration_seconds: { type: 'gauge', labels: [] },
+};
+
+export const TARGET_LABELS = ['job', 'instance'];
+
+/** Resolves a series name (incl. histogram _bucket/_sum/_count) to its contract entry. */
+export function lookupSeries(name: string): { metric: string; def: ContractMetric; extraLabels: string[] } | undefined {
+  const all = { ...CONTRACT_METRICS, ...PROMETHEUS_SERIES };
+  const direct = all[name];
+  if (direct) return { metric: name, def: direct, extraLabels: [] };
+  const m = /^(.*)_(bucket|sum|count)$/.exec(name);
+  if (m?.[1] && m[2]) {
+    const def = all[m[1]];
+    if (def?.type === 'histogram') return { metric: m[1], def, extraLabels: m[2] === 'bucket' ? ['le'] : [] };
+  }
+  return undefined;
+}
