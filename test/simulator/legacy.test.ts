@@ -79,7 +79,7 @@ describe('legacy auth', () => {
       headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'XMLHttpRequest' },
       body: JSON.stringify({ login: 'admin', password: DEFAULT_PASSWORD }),
     });
-    expect((await json.json()).success).toBe(false);
+    expect(((await json.json()) as { success: boolean }).success).toBe(false);
     const html = await login(sim, DEFAULT_PASSWORD, false);
     expect(html.text).toContain('<form');
     expect(sim.stats).toMatchObject({ loginAttempts: 3, failedLogins: 2 });
