@@ -85,7 +85,12 @@ type LegInit = Omit<Leg, 'seq' | 'uniqueid' | 'transfer' | 'answerAtEnd' | 'verb
   Partial<Pick<Leg, 'transfer' | 'answerAtEnd' | 'verbose_call_id' | 'srcExt' | 'dstExt'>>;
 
 function leg(init: LegInit): Omit<Leg, 'seq' | 'uniqueid'> {
-  return { transfer: '0', answerAtEnd: false, verbose_call_id: '', srcExt: null, dstExt: null, ...init };
+  init.transfer ??= '0';
+  init.answerAtEnd ??= false;
+  init.verbose_call_id ??= '';
+  init.srcExt ??= null;
+  init.dstExt ??= null;
+  return init as Omit<Leg, 'seq' | 'uniqueid'>;
 }
 
 function inboundLeg(env: PlanEnv, p: Provider, trunkChan: string, caller: string, ext: Extension, start: number, answer: number | null, end: number | null, dialstatus: string): Omit<Leg, 'seq' | 'uniqueid'> {

@@ -8,6 +8,8 @@ export class CdrTable {
   readonly rows: CdrRow[] = [];
   private readonly byLinkedid = new Map<string, CdrRow[]>();
   private nextId = 1;
+  /** rows the last /cdr query looked at (diagnostic: the id cursor must not scan the table) */
+  lastScanned = 0;
 
   /** assigns the next id to the row (mutating it) and stores it */
   append(row: CdrRow): CdrRow {
