@@ -73,7 +73,7 @@ describe('faults', () => {
 
   it('slow-drip sends a valid body one byte at a time', async () => {
     sim = await withSim();
-    sim.faults.set({ kind: 'slow-drip', intervalMs: 2, paths: [PING] });
+    sim.faults.set({ kind: 'slow-drip', intervalMs: 1, paths: [PING] });
     const r = await rawGet(sim, PING, 10_000);
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body as string).result).toBe(true);
