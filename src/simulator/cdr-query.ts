@@ -98,6 +98,7 @@ export function cdrList(model: PbxModel, params: Record<string, unknown>): ApiRe
       (disposition === null || r.disposition === disposition) &&
       (did === null || like(r.did, did));
     const filtered: CdrRow[] = [];
+    table.lastScanned = source.length - startIndex;
     for (let i = startIndex; i < source.length; i++) {
       const r = source[i] as CdrRow;
       if (matches(r)) filtered.push(r);

@@ -8,9 +8,13 @@ export class CdrTable {
   readonly rows: CdrRow[] = [];
   private readonly byLinkedid = new Map<string, CdrRow[]>();
   private nextId = 1;
+  /** rows the last /cdr query looked at (diagnostic: the id cursor must not scan the table) */
+  lastScanned = 0;
 
-  append(row: Omit<CdrRow, 'id'>): CdrRow {
-    const full: CdrRow = { ...row, id: this.nextId++ };
+  /** assigns the next id to the row (mutating it) and stores it */
+  append(row: CdrRow): CdrRow {
+    const full = row;
+    full.id = this.nextId++;
     this.rows.push(full);
     const list = this.byLinkedid.get(full.linkedid);
     if (list) list.push(full);

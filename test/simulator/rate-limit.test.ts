@@ -10,9 +10,13 @@ afterEach(async () => {
   sim = null;
 });
 
+/** n requests, 20 at a time (the limiter counts them all the same) */
 async function burst(s: Simulator, n: number, path = PING): Promise<number[]> {
   const out: number[] = [];
-  for (let i = 0; i < n; i++) out.push((await getRaw(s, path, { headers: AUTH })).status);
+  for (let i = 0; i < n; i += 20) {
+    const batch = Array.from({ length: Math.min(20, n - i) }, () => getRaw(s, path, { headers: AUTH }).then((r) => r.status));
+    out.push(...(await Promise.all(batch)));
+  }
   return out;
 }
 
