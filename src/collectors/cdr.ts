@@ -111,7 +111,7 @@ export class CdrCollector implements Collector {
     });
     this.lastRecord = new Gauge({
       name: 'mikopbx_cdr_last_record_timestamp_seconds',
-      help: `Unix end time of the newest CDR record counted. ${every}`,
+      help: `Unix end time of the newest CDR record counted (absent until one is). Refreshed every ${options.intervalSeconds} seconds.`,
       registers,
     });
     this.lastRecord.remove(); // absent until a record is seen, rather than a misleading 1970
