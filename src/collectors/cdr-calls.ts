@@ -56,6 +56,9 @@ export function dispositionOf(raw: string): CallDisposition {
 
 export const legEnd = (leg: CdrLeg): number => leg.end ?? leg.start + leg.duration;
 
+/** CDR times have millisecond precision; rounding keeps a 60.000 s call out of the 60 < le bucket. */
+const msDiff = (a: number, b: number): number => Math.round((a - b) * 1000) / 1000;
+
 /** One call (all legs of one linkedid) as the contract counts it. */
 export function summariseCall(legs: readonly CdrLeg[], trunks: TrunkMatcher): CompletedCall {
   if (legs.length === 0) throw new Error('a call has at least one leg');
@@ -96,8 +99,8 @@ export function summariseCall(legs: readonly CdrLeg[], trunks: TrunkMatcher): Co
     providers,
     start,
     end,
-    durationSeconds: end - start,
-    answerDelaySeconds: answered && Number.isFinite(firstAnswer) ? Math.max(0, firstAnswer - start) : null,
+    durationSeconds: msDiff(end, start),
+    answerDelaySeconds: answered && Number.isFinite(firstAnswer) ? Math.max(0, msDiff(firstAnswer, start)) : null,
     talkSeconds: talk,
     legs: legs.length,
   };
