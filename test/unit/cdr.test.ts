@@ -66,6 +66,7 @@ async function catchUp(t: Awaited<ReturnType<typeof setup>>, maxRuns = 20) {
     const q = t.pbx.requests.slice(before);
     if (q.length === 1 && (await t.value('mikopbx_cdr_records_total')) === countedTarget(t)) return;
   }
+  throw new Error(`not caught up after ${maxRuns} runs`);
 }
 const countedTarget = (t: Awaited<ReturnType<typeof setup>>) => t.pbx.rows.filter((r) => (r.id as number) > (startId.get(t) ?? 0)).length;
 const startId = new WeakMap<object, number>();
@@ -431,5 +432,66 @@ describe('CdrTracker', () => {
     tr.beginRun();
     tr.applyPage(pageOf([]), onCall, () => undefined);
     expect(counted).toEqual(['a:1', 'b:3', 'c:1']);
+  });
+});
+
+describe('cdr collector: randomized exactness', () => {
+  /** Small deterministic PRNG (mulberry32). */
+  const rng = (seed: number) => () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const DISPOSITIONS = ['NOANSWER', 'BUSY', 'CANCEL', 'CONGESTION', 'CHANUNAVAIL', 'TORTURE', 'INVALIDARGS'];
+  const BUCKET: Record<string, string> = { NOANSWER: 'noanswer', BUSY: 'busy', CANCEL: 'cancel', CONGESTION: 'failed', CHANUNAVAIL: 'failed', TORTURE: 'other', INVALIDARGS: 'other' };
+
+  it.each(Array.from({ length: 25 }, (_, i) => i + 1))('seed %i: counters equal the truth whatever the paging, bounds and failures', async (seed) => {
+    const r = rng(seed);
+    const pick = <T,>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)] as T;
+    const t = await setup({ pageSize: 1 + Math.floor(r() * 7), maxPagesPerRun: 1 + Math.floor(r() * 4) });
+    await start(t);
+    const truth: Record<string, Record<string, number>> = {};
+    let talk = 0;
+    let legsTotal = 0;
+    // Legs not yet written; a call's legs are written one by one, finishing before the next run.
+    const queue: LegSpec[][] = [];
+    for (let c = 0; c < 120; c++) {
+      const kind = pick(['inbound', 'outbound', 'internal'] as const);
+      const n = 1 + Math.floor(r() * 5);
+      const answeredLeg = r() < 0.6 ? Math.floor(r() * n) : -1;
+      const s = T0 + c * 10 - Math.floor(r() * 3) * 3600; // some long calls arrive late
+      const id = `r${seed}-${c}`;
+      const spec: LegSpec[] = [];
+      for (let i = 0; i < n; i++) {
+        const o = i === answeredLeg ? { answerAfter: 2, talk: 1 + Math.floor(r() * 100) } : { ring: 3, disposition: i === 0 ? pick(DISPOSITIONS) : 'NOANSWER' };
+        spec.push(kind === 'inbound' ? legs.inbound(id, s + i, `20${i}`, o) : kind === 'outbound' ? legs.outbound(id, s + i, '201', o) : legs.internal(id, s + i, '201', `21${i}`, o));
+        if (i === answeredLeg) talk += (o as { talk: number }).talk;
+      }
+      const disposition = answeredLeg >= 0 ? 'answered' : (BUCKET[spec[0]?.disposition ?? ''] as string);
+      (truth[kind] ??= {})[disposition] = (truth[kind]?.[disposition] ?? 0) + 1;
+      legsTotal += n;
+      queue.push(spec);
+    }
+    let partial: LegSpec[] = [];
+    while (queue.length > 0 || partial.length > 0) {
+      // Finish the call left half-written, then write a random number of calls, maybe half of one more.
+      t.pbx.add(...partial);
+      partial = [];
+      for (let k = Math.floor(r() * 8); k > 0 && queue.length > 0; k--) t.pbx.add(...(queue.shift() as LegSpec[]));
+      if (queue.length > 0 && r() < 0.5) {
+        const next = queue.shift() as LegSpec[];
+        const cut = Math.floor(r() * next.length);
+        t.pbx.add(...next.slice(0, cut));
+        partial = next.slice(cut);
+      }
+      if (r() < 0.25) t.pbx.faults.push({ status: 500, body: '{"result":false}' });
+      await t.run().catch(() => undefined);
+    }
+    await catchUp(t, 2000);
+    expect(await t.calls()).toEqual(truth);
+    expect(await t.value('mikopbx_cdr_records_total')).toBe(legsTotal);
+    const talkTotal = (await t.values('mikopbx_call_talk_seconds_total')).reduce((a, s) => a + s.value, 0);
+    expect(talkTotal).toBe(talk);
   });
 });
