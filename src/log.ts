@@ -3,8 +3,7 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-/** Replaces every occurrence of a secret, raw or JSON-escaped, in a serialised log line. */
-export function makeScrubber(secrets: readonly string[]): (line: string) => string {
+function needlesOf(secrets: Iterable<string>): string[] {
   const needles = new Set<string>();
   for (const s of secrets) {
     if (s.length < 4) continue; // too short to scrub without mangling ordinary text
@@ -12,13 +11,32 @@ export function makeScrubber(secrets: readonly string[]): (line: string) => stri
     needles.add(JSON.stringify(s).slice(1, -1));
     needles.add(encodeURIComponent(s));
   }
-  const list = [...needles].sort((a, b) => b.length - a.length);
+  return [...needles].sort((a, b) => b.length - a.length);
+}
+
+/** Replaces every occurrence of a secret, raw or JSON-escaped, in a serialised log line. */
+export function makeScrubber(secrets: readonly string[]): (line: string) => string {
+  const list = needlesOf(secrets);
   if (list.length === 0) return (line) => line;
   return (line) => {
     let out = line;
     for (const n of list) if (out.includes(n)) out = out.split(n).join('[REDACTED]');
     return out;
   };
+}
+
+// Secrets learnt at run time (legacy session cookies). Process-wide so that every logger scrubs
+// them without wiring; only the most recent few are kept: older sessions are dead anyway.
+const MAX_RUNTIME_SECRETS = 32;
+const runtimeSecrets: string[] = [];
+let runtimeScrub: (line: string) => string = (line) => line;
+
+/** Adds a secret discovered at run time (e.g. a session cookie) to every logger's scrubber. */
+export function registerRuntimeSecret(secret: string): void {
+  if (secret.length < 4 || runtimeSecrets.includes(secret)) return;
+  runtimeSecrets.push(secret);
+  if (runtimeSecrets.length > MAX_RUNTIME_SECRETS) runtimeSecrets.shift();
+  runtimeScrub = makeScrubber(runtimeSecrets);
 }
 
 export interface LoggerOptions {
@@ -37,7 +55,7 @@ export function createLogger(opts: LoggerOptions): Logger {
   const write = opts.write ?? ((line: string) => process.stdout.write(line));
   const stream = new Writable({
     write(chunk: Buffer | string, _enc, cb) {
-      write(scrub(chunk.toString()));
+      write(runtimeScrub(scrub(chunk.toString())));
       cb();
     },
   });
@@ -47,7 +65,7 @@ export function createLogger(opts: LoggerOptions): Logger {
       base: { name: 'mikopbx-exporter' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      redact: { paths: ['apiKey', 'password', 'headers.authorization', 'headers.cookie', '*.apiKey', '*.password'], censor: '[REDACTED]' },
+      redact: { paths: ['apiKey', 'password', 'cookie', 'headers.authorization', 'headers.cookie', 'headers["set-cookie"]', '*.apiKey', '*.password', '*.cookie'], censor: '[REDACTED]' },
     },
     stream,
   );

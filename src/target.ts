@@ -126,7 +126,7 @@ export class PbxTarget {
     if (this.api?.generation !== generation) {
       if (this.api) this.log.warn({ from: this.api.generation, to: generation }, 'MikoPBX API generation changed');
       else this.log.info({ api: generation }, 'MikoPBX API generation detected');
-      this.api = createApi(generation, this.transport, this.opts.config);
+      this.api = createApi(generation, this.transport, this.opts.config, this.log);
       this.health.apiInfo.reset();
       this.health.apiInfo.set({ api: generation }, 1);
       this.setCdrAvailable(this.api.cdr !== undefined, generation);
@@ -157,13 +157,16 @@ export class PbxTarget {
     if (setupError) this.logFailure('status poll', setupError);
     let anySuccess = false;
     let unreachable = setupError !== null && isUnreachable(setupError);
+    let notFound = false;
     for (const name of names) {
       const ok = await this.runOne(name, api, setupError);
       anySuccess ||= ok.success;
       if (!ok.success && ok.unreachable) unreachable = true;
+      if (!ok.success && ok.notFound) notFound = true;
     }
     // A PBX that was unreachable may come back upgraded (or downgraded): detect again then.
-    if (unreachable && !anySuccess) this.redetect = true;
+    // Also when a whole poll met 404s: the PBX rebooted into another generation between two polls.
+    if ((unreachable || notFound) && !anySuccess) this.redetect = true;
     this.health.up.set(anySuccess ? 1 : 0);
     await this.render();
   }
@@ -226,7 +229,7 @@ export class PbxTarget {
     }
   }
 
-  private async runOne(name: CollectorName, api: PbxApi | null, setupError: unknown): Promise<CollectorResult & { unreachable: boolean }> {
+  private async runOne(name: CollectorName, api: PbxApi | null, setupError: unknown): Promise<CollectorResult & { unreachable: boolean; notFound: boolean }> {
     const collector = this.collectors.get(name);
     const start = performance.now();
     let error: unknown = setupError;
@@ -253,7 +256,7 @@ export class PbxTarget {
       this.log.debug({ collector: name, durationSeconds }, 'collector succeeded');
     }
     this.results.set(name, result);
-    return { ...result, unreachable: isUnreachable(error) };
+    return { ...result, unreachable: isUnreachable(error), notFound: error instanceof PbxApiError && error.kind === 'not-found' };
   }
 
   private logFailure(what: string, error: unknown): void {
@@ -265,7 +268,7 @@ export class PbxTarget {
     for (const reason of BACKOFF_REASONS) {
       this.health.backoffUntil.set({ reason }, this.transport.backoff.until(reason) / 1000);
     }
-    if (this.transport.backoff.until('rate_limited') > 0) this.health.up.set(0);
+    if (this.transport.backoff.until('rate_limited') > 0 || this.transport.backoff.until('login_refused') > 0) this.health.up.set(0);
     this.health.requestBudgetRemaining.set(this.transport.budget.remaining());
     const seq = ++this.renderSeq;
     const text = await this.registry.metrics();

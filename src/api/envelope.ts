@@ -26,7 +26,7 @@ export function messagesText(body: unknown, key: 'error' | 'all' = 'error'): str
   return out.join('; ').slice(0, 300);
 }
 
-function parseJsonBody(res: RawResponse): unknown {
+export function parseJsonBody(res: RawResponse): unknown {
   const ctype = String(res.headers['content-type'] ?? '');
   const text = res.body;
   if (/^\s*</.test(text) || ctype.includes('text/html')) {

@@ -33,3 +33,48 @@ export function providerState(raw: string): ProviderState {
 export function isRegisteredState(s: ProviderState): boolean {
   return s === 'registered' || s === 'ok';
 }
+
+/**
+ * Legacy `sip/getPeersStatuses` state: `OK` only for DeviceState Not in use / Busy, so a phone in a
+ * call shows `UNKNOWN` too; the peers collector promotes it when it has a live channel (contract §4).
+ */
+export function legacyPeerStatus(raw: string): { status: PeerStatus; correctable: boolean } {
+  switch (raw.trim().toUpperCase()) {
+    case 'OK':
+      return { status: 'available', correctable: false };
+    case 'UNKNOWN':
+      return { status: 'unavailable', correctable: true };
+    default:
+      return { status: 'unknown', correctable: false };
+  }
+}
+
+/**
+ * Legacy `iax/getRegistry` state, mapped exactly as v3's provider status code does
+ * (AbstractProviderStatusAction::normalizeIaxState / normalizeIaxRegState), so a PBX reports the
+ * same state before and after an upgrade:
+ * - disabled: `OFF` → off, whatever the peer type;
+ * - `noregister=1` peers (AMI IAXpeerlist status word): `OK` → ok, `UNREACHABLE` → unreachable,
+ *   `LAGGED` → lagged, anything else (`UNKNOWN`, `UNMONITORED`: qualify off) → unknown;
+ * - registering peers (raw AMI IAXregistry State): `Registered` → registered, `Rejected` → rejected,
+ *   and every other state (`Request Sent`, `Auth. Sent`, `Timeout`, `No Authentication`,
+ *   `Unregistered`, `Unknown`, and `Error register.` = no registry row at all) → unregistered:
+ *   the trunk is not registered, which is what matters for alerting;
+ * - `noregister` absent (unexpected): the generic case-insensitive provider mapping.
+ */
+export function legacyIaxState(raw: string, noregister: boolean | null): ProviderState {
+  const s = raw.trim().toUpperCase();
+  if (s === 'OFF') return 'off';
+  if (noregister === true) {
+    if (s === 'OK' || s === 'REACHABLE') return 'ok';
+    if (s === 'UNREACHABLE') return 'unreachable';
+    if (s === 'LAGGED') return 'lagged';
+    return 'unknown';
+  }
+  if (noregister === false) {
+    if (s === 'REGISTERED') return 'registered';
+    if (s === 'REJECTED') return 'rejected';
+    return 'unregistered';
+  }
+  return providerState(raw);
+}

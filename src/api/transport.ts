@@ -45,7 +45,7 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_A
 export class Transport {
   readonly budget: RequestBudget;
   readonly backoff: Backoff;
-  private readonly now: () => number;
+  readonly now: () => number;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly agent: { http: http.Agent; https: https.Agent };
 

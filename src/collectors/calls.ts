@@ -60,6 +60,8 @@ export function summariseActiveCalls(
         const ep = extensionOfEndpoint(endpointOfChannel(ch));
         if (!trunks.providerOfChannel(ch)) liveExtensions.add(ep);
       }
+      // Without channel names, an internal number on a live leg is the best sign of a phone in a call.
+      if (!snapshot.hasChannels) for (const n of [leg.srcNum, leg.dstNum]) if (n !== '' && isInternal(n)) liveExtensions.add(n);
     }
   }
 

@@ -1,0 +1,134 @@
+// Public API of the built-in MikoPBX simulator.
+
+import { PbxClock } from './clock.js';
+import { SimContext } from './context.js';
+import { FaultInjector } from './faults.js';
+import { Living } from './living.js';
+import { PbxModel } from './model.js';
+import type { CallScenario } from './types.js';
+import type { ApiMode, RequestLogEntry, SimStats } from './types.js';
+import { SimServer } from './server.js';
+
+export { PbxModel, DEFAULT_MIX } from './model.js';
+export type { CallInfo, GenerateResult, ScenarioMix, StartCallOptions } from './model.js';
+export { FaultInjector, FAULT_KINDS } from './faults.js';
+export type { FaultKind, FaultSpec } from './faults.js';
+export { normalizeProviderState } from './provider-states.js';
+export type * from './types.js';
+export { CALL_SCENARIOS, DIRECTIONS, DISPOSITION_BUCKETS, PEER_STATUSES, PROVIDER_STATES } from './types.js';
+
+export const DEFAULT_API_KEY = '5f2b9c8e1d7a4f3b6c0e9d8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c';
+export const DEFAULT_LOGIN = 'admin';
+export const DEFAULT_PASSWORD = 'Sim-Passw0rd!';
+
+export interface SimulatorOptions {
+  host?: string;
+  port?: number;
+  mode?: 'v3' | 'legacy';
+  seed?: number;
+  apiKey?: string;
+  localhostBypass?: boolean;
+  login?: string;
+  password?: string;
+  sessionTtlSeconds?: number;
+  tzOffsetMinutes?: number;
+  extensions?: number;
+  providers?: number;
+  living?: false | { tickMs: number };
+  activeCalls?: number;
+  cdrCallsPerSecond?: number;
+  rateLimit?: { perMinute: number; burst: number; banSeconds: number } | false;
+  now?: () => number;
+  /** completed calls already in cdr_general at start (default 40) */
+  historyCalls?: number;
+}
+
+export interface Simulator {
+  url: string;
+  port: number;
+  model: PbxModel;
+  faults: FaultInjector;
+  requests: RequestLogEntry[];
+  setMode(mode: 'v3' | 'legacy'): void;
+  close(): Promise<void>;
+  /** login/401/429 counters (fail2ban-like) */
+  readonly stats: SimStats;
+  readonly mode: ApiMode;
+  readonly apiKey: string;
+  readonly login: string;
+  readonly password: string;
+  /** drops every legacy session now (as if the 1 h TTL had passed) */
+  expireSessions(): number;
+  /** one living tick now (works with or without the timer) */
+  tick(): void;
+}
+
+/** static scenarios for the calls in progress at start: every direction shows up early */
+const INITIAL_SCENARIOS: readonly CallScenario[] = ['inbound-queue', 'outbound', 'internal', 'inbound', 'transfer', 'noanswer', 'outbound', 'inbound'];
+
+export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
+  const seed = opts.seed ?? 1;
+  const clock = new PbxClock(opts.now ?? Date.now, opts.tzOffsetMinutes ?? 180);
+  const model = new PbxModel({ seed, clock, extensions: opts.extensions ?? 12, providers: opts.providers ?? 4 });
+  model.mode = opts.mode ?? 'v3';
+  const ctx = new SimContext(model, clock, {
+    apiKey: opts.apiKey ?? DEFAULT_API_KEY,
+    localhostBypass: opts.localhostBypass ?? false,
+    login: opts.login ?? DEFAULT_LOGIN,
+    password: opts.password ?? DEFAULT_PASSWORD,
+    sessionTtlSeconds: opts.sessionTtlSeconds ?? 3600,
+    rateLimit: opts.rateLimit ?? { perMinute: 180, burst: 20, banSeconds: 300 },
+  });
+
+  const historyCalls = opts.historyCalls ?? 40;
+  if (historyCalls > 0 && model.extensions().length > 0) model.generateCalls(historyCalls);
+
+  const activeCalls = opts.activeCalls ?? 3;
+  const cps = opts.cdrCallsPerSecond ?? 0.05;
+  const lifeOpts = { tickMs: opts.living ? opts.living.tickMs : 1000, callsPerSecond: cps, targetActiveCalls: Math.max(1, activeCalls) };
+  const living = opts.living ? new Living(model, seed, lifeOpts) : null;
+  let manualLife: Living | null = null;
+  if (model.extensions().length > 0) {
+    for (let i = 0; i < activeCalls; i++) {
+      const scenario = INITIAL_SCENARIOS[i % INITIAL_SCENARIOS.length] as CallScenario;
+      // with life, initial calls end by themselves; without, they stay up until endCall()
+      const durationMs = living ? Math.round(living.meanTalkMs * (0.5 + ((i * 7919) % 100) / 100)) : undefined;
+      model.startCall(scenario, durationMs === undefined ? {} : { durationMs, ageMs: Math.round(durationMs / 3) });
+    }
+  }
+
+  const faults = new FaultInjector();
+  const requests: RequestLogEntry[] = [];
+  const setMode = (mode: ApiMode): void => {
+    model.mode = mode;
+  };
+  const server = new SimServer({ ctx, faults, requests, setMode });
+  const port = await server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
+  living?.start();
+  const host = opts.host ?? '127.0.0.1';
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    model,
+    faults,
+    requests,
+    setMode,
+    get stats() {
+      return ctx.stats;
+    },
+    get mode() {
+      return model.mode;
+    },
+    apiKey: ctx.opts.apiKey,
+    login: ctx.opts.login,
+    password: ctx.opts.password,
+    expireSessions: () => ctx.sessions.expireAll(),
+    tick: () => (living ?? (manualLife ??= new Living(model, seed, lifeOpts))).tick(),
+    async close() {
+      living?.stop();
+      await server.close();
+    },
+  };
+}

@@ -1,0 +1,223 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.js';
+import { PbxTarget } from '../../src/target.js';
+import { DEFAULT_API_KEY, DEFAULT_LOGIN, DEFAULT_PASSWORD, startSimulator, type Simulator } from '../../src/simulator/index.js';
+import { testConfig } from '../helpers/fixtures.js';
+import { findTool, promtoolCheckMetrics } from '../helpers/tools.js';
+
+// The legacy counterpart of test/e2e/v3.test.ts: a PbxTarget polling the simulator in legacy mode
+// must report exactly model.truth(). In-process, so that polls, session expiry and upgrades happen
+// at chosen moments.
+
+const promtool = findTool('promtool');
+
+function samplesOf(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^(\S+(?:\{.*\})?) (\S+)$/.exec(line);
+    if (!m) throw new Error(`unparseable exposition line: ${line}`);
+    out.set(m[1] as string, Number(m[2]));
+  }
+  return out;
+}
+
+/** The exporter's view, rebuilt from its exposition, in the simulator's truth() vocabulary. */
+function observed(target: PbxTarget) {
+  const text = target.metricsText();
+  const samples = samplesOf(text);
+  const byLabel = (name: string, label: string) => {
+    const out: Record<string, number> = {};
+    const re = new RegExp(`^${name}\\{.*${label}="([^"]*)"`);
+    for (const [k, v] of samples) {
+      const m = re.exec(k);
+      if (m) out[m[1] as string] = v;
+    }
+    return out;
+  };
+  return {
+    text,
+    samples,
+    up: samples.get('mikopbx_up'),
+    peerUp: byLabel('mikopbx_sip_peer_up', 'extension'),
+    registered: byLabel('mikopbx_provider_registered', 'provider'),
+    peers: byLabel('mikopbx_sip_peers', 'status'),
+    activeCalls: byLabel('mikopbx_active_calls', 'direction'),
+    providerActiveCalls: byLabel('mikopbx_provider_active_calls', 'provider'),
+    channels: samples.get('mikopbx_active_channels'),
+  };
+}
+
+function expectTruth(sim: Simulator, target: PbxTarget): void {
+  const truth = sim.model.truth();
+  const o = observed(target);
+  expect(o.up).toBe(1);
+  expect(o.samples.get(`mikopbx_api_info{api="${truth.mode}"}`)).toBe(1);
+  expect(o.peers).toEqual(truth.extensions);
+  expect(o.peerUp).toEqual(Object.fromEntries(Object.entries(truth.peers).map(([n, p]) => [n, p.status === 'available' ? 1 : 0])));
+  expect(o.registered).toEqual(Object.fromEntries(Object.entries(truth.providers).map(([id, p]) => [id, p.registered ? 1 : 0])));
+  expect(o.activeCalls).toEqual(truth.activeCalls);
+  expect(o.channels).toBe(truth.activeChannels);
+  expect(o.providerActiveCalls).toEqual(truth.providerActiveCalls);
+  for (const [id, p] of Object.entries(truth.providers)) {
+    expect(o.samples.get(`mikopbx_provider_state{provider="${id}",state="${p.state}"}`)).toBe(1);
+    const info = [...o.samples.keys()].find((k) => k.startsWith(`mikopbx_provider_info{provider="${id}",`));
+    expect(info).toBe(`mikopbx_provider_info{provider="${id}",name="${p.name}",protocol="${p.protocol}",host="${p.host}",username="${p.username}"}`);
+  }
+  if (promtool) expect(promtoolCheckMetrics(promtool, o.text).output).toBe('');
+}
+
+describe('end to end: exporter against the legacy simulator', () => {
+  let sim: Simulator | undefined;
+  let target: PbxTarget | undefined;
+  const lines: string[] = [];
+
+  async function start(simOpts: Parameters<typeof startSimulator>[0], config: Parameters<typeof testConfig>[0] = {}) {
+    sim = await startSimulator({ seed: 7, activeCalls: 4, ...simOpts });
+    lines.length = 0;
+    const logger = createLogger({ level: 'debug', secrets: [DEFAULT_PASSWORD, DEFAULT_API_KEY], write: (l) => lines.push(l) });
+    target = new PbxTarget({
+      config: testConfig({ url: sim.url, apiKey: undefined, login: DEFAULT_LOGIN, password: DEFAULT_PASSWORD, ...config }),
+      logger,
+    });
+    return { sim, target };
+  }
+
+  afterEach(async () => {
+    target?.close();
+    await sim?.close();
+    target = undefined;
+    sim = undefined;
+  });
+
+  it('reports what the simulated legacy PBX holds, logging in once', async () => {
+    const { sim, target } = await start({ mode: 'legacy' });
+    await target.runStatusPoll();
+    expectTruth(sim, target);
+    await target.runStatusPoll();
+    expectTruth(sim, target);
+    expect(sim.stats.loginAttempts).toBe(1);
+    expect(sim.stats.failedLogins).toBe(0);
+    expect(sim.stats.unauthenticatedRequests).toBe(0);
+    // no trunk endpoint among the extensions
+    expect(observed(target).text).not.toMatch(/extension="(SIP|IAX)-/);
+  });
+
+  it('shows a rejected trunk at the next poll, and a deleted trunk disappears', async () => {
+    const { sim, target } = await start({ mode: 'legacy' });
+    await target.runStatusPoll();
+    const truth = sim.model.truth();
+    const [trunk] = Object.entries(truth.providers).find(([, p]) => p.registered && p.protocol === 'sip') ?? [];
+    expect(trunk).toBeDefined();
+    sim.model.setProviderState(trunk as string, 'rejected');
+    await target.runStatusPoll();
+    expect(observed(target).samples.get(`mikopbx_provider_state{provider="${trunk}",state="rejected"}`)).toBe(1);
+    expectTruth(sim, target);
+    sim.model.deleteProvider(trunk as string);
+    await target.runStatusPoll();
+    expect(observed(target).text).not.toContain(`provider="${trunk}"`);
+  });
+
+  // Asserted directly: the simulator's truth() still maps these raw strings generically
+  // (e.g. `Request Sent` → unknown) rather than as MikoPBX's v3 code does (→ unregistered).
+  it('maps raw IAX registry states into the fixed state set, as v3 does', async () => {
+    const { sim, target } = await start({ mode: 'legacy' });
+    const iax = sim.model.providers().find((p) => p.type === 'iax' && p.registration_type !== 'none');
+    expect(iax).toBeDefined();
+    const id = (iax as { id: string }).id;
+    for (const [raw, state] of [
+      ['Request Sent', 'unregistered'],
+      ['Auth. Sent', 'unregistered'],
+      ['Timeout', 'unregistered'],
+      ['No Authentication', 'unregistered'],
+      ['Error register.', 'unregistered'],
+      ['Rejected', 'rejected'],
+      ['Registered', 'registered'],
+    ] as const) {
+      sim.model.setProviderState(id, state, { legacy: raw });
+      await target.runStatusPoll();
+      const o = observed(target);
+      expect([raw, o.samples.get(`mikopbx_provider_state{provider="${id}",state="${state}"}`)]).toEqual([raw, 1]);
+      expect(o.registered[id]).toBe(state === 'registered' ? 1 : 0);
+    }
+  });
+
+  it('after the sessions expired: exactly one new login', async () => {
+    const { sim, target } = await start({ mode: 'legacy' });
+    await target.runStatusPoll();
+    expect(sim.expireSessions()).toBe(1);
+    await target.runStatusPoll();
+    expectTruth(sim, target);
+    expect(sim.stats.loginAttempts).toBe(2);
+    expect(sim.stats.unauthenticatedRequests).toBe(1);
+    await target.runStatusPoll();
+    expect(sim.stats.loginAttempts).toBe(2);
+  });
+
+  it('with a wrong password: one failed login, mikopbx_up 0, nothing more during the back-off', async () => {
+    const { sim, target } = await start({ mode: 'legacy' }, { password: 'not-the-password' });
+    for (let i = 0; i < 20; i++) await target.runStatusPoll();
+    expect(sim.stats.loginAttempts).toBe(1);
+    expect(sim.stats.failedLogins).toBe(1);
+    expect(sim.stats.unauthenticatedRequests).toBe(0);
+    expect(observed(target).up).toBe(0);
+    expect(lines.join('\n')).toMatch(/wrong MIKOPBX_LOGIN or MIKOPBX_PASSWORD/);
+  });
+
+  it('follows an upgrade to v3 across an outage, and a downgrade back', async () => {
+    const { sim: first, target } = await start({ mode: 'legacy' }, { apiKey: DEFAULT_API_KEY });
+    await target.runStatusPoll();
+    expect(target.generation).toBe('legacy');
+    expectTruth(first, target);
+
+    // the PBX goes down for its upgrade and comes back on the same address speaking v3
+    const port = first.port;
+    await first.close();
+    await target.runStatusPoll();
+    expect(observed(target).up).toBe(0);
+    sim = await startSimulator({ seed: 7, activeCalls: 4, port, mode: 'v3' });
+    await target.runStatusPoll();
+    expect(target.generation).toBe('v3');
+    expectTruth(sim, target);
+    expect(observed(target).samples.get('mikopbx_api_info{api="legacy"}')).toBeUndefined();
+
+    // and back (a restored backup)
+    await sim.close();
+    await target.runStatusPoll();
+    sim = await startSimulator({ seed: 7, activeCalls: 4, port, mode: 'legacy' });
+    await target.runStatusPoll();
+    expect(target.generation).toBe('legacy');
+    expectTruth(sim, target);
+    expect(sim.stats.loginAttempts).toBe(1);
+  });
+
+  it('follows sim.setMode() upgrades that happen between two polls, with no outage seen', async () => {
+    const { sim, target } = await start({ mode: 'legacy' }, { apiKey: DEFAULT_API_KEY });
+    await target.runStatusPoll();
+    expectTruth(sim, target);
+    sim.setMode('v3');
+    await target.runStatusPoll(); // legacy routes answer 404 now
+    await target.runStatusPoll(); // detects v3
+    expect(target.generation).toBe('v3');
+    expectTruth(sim, target);
+    sim.setMode('legacy');
+    await target.runStatusPoll();
+    await target.runStatusPoll();
+    expect(target.generation).toBe('legacy');
+    expectTruth(sim, target);
+    expect(sim.stats.loginAttempts).toBe(2); // one per legacy period
+    expect(sim.stats.unauthenticatedRequests).toBe(0);
+  });
+
+  it('never logs the password or a session cookie', async () => {
+    const { sim, target } = await start({ mode: 'legacy' });
+    await target.runStatusPoll();
+    sim.expireSessions();
+    await target.runStatusPoll();
+    const log = lines.join('\n');
+    expect(log).not.toContain(DEFAULT_PASSWORD);
+    const cookies = sim.requests.length; // at least one request carried a session
+    expect(cookies).toBeGreaterThan(0);
+    expect(log).not.toMatch(/PHPSESSID=[0-9a-v]{8,}/);
+  });
+});
