@@ -232,15 +232,17 @@ export function planCall(
   const opts = placeAt(draft.prelimMs, draft.holdKind);
   const seqBase = env.nextAsteriskSeq();
   const linkedid = `mikopbx-${Math.floor(opts.t0 / 1000)}.${seqBase}`;
-  const legs: Leg[] = draft.legs
-    .map((l) => ({
-      ...l,
-      start: opts.t0 + l.start,
-      answer: l.answer === null ? null : opts.t0 + l.answer,
-      end: l.end === null ? null : opts.t0 + l.end,
-    }))
-    .sort((x, y) => x.start - y.start)
-    .map((l) => ({ ...l, seq: env.nextLegSeq(), uniqueid: `${linkedid}_${env.rng.alnum(6)}` }));
+  const legs = draft.legs as Leg[]; // completed in place: drafts are not shared
+  for (const l of legs) {
+    l.start += opts.t0;
+    if (l.answer !== null) l.answer += opts.t0;
+    if (l.end !== null) l.end += opts.t0;
+  }
+  legs.sort((x, y) => x.start - y.start);
+  for (const l of legs) {
+    l.seq = env.nextLegSeq();
+    l.uniqueid = `${linkedid}_${env.rng.alnum(6)}`;
+  }
   return {
     seq: seqBase,
     linkedid,
@@ -274,20 +276,20 @@ export function completionTime(call: Call): number | null {
   return max;
 }
 
-/** Fixes the outcome at the end of the call: short answers, answers that never happened. */
+/** Fixes the outcome at the end of the call (short answers, answers that never happened), in place. */
 export function finalizeLegs(call: Call): Leg[] {
-  return call.legs.map((l) => {
+  for (const l of call.legs) {
     const end = legEnd(call, l) as number;
-    let { answer, dialstatus } = l;
+    l.end = end;
     if (l.answerAtEnd) {
-      answer = Math.max(l.start, Math.floor(end / 1000) * 1000);
-      dialstatus = 'ANSWER';
-    } else if (answer !== null && answer > end) {
-      answer = null;
-      dialstatus = 'CANCEL';
+      l.answer = Math.max(l.start, Math.floor(end / 1000) * 1000);
+      l.dialstatus = 'ANSWER';
+    } else if (l.answer !== null && l.answer > end) {
+      l.answer = null;
+      l.dialstatus = 'CANCEL';
     }
-    return { ...l, end, answer, dialstatus };
-  });
+  }
+  return call.legs;
 }
 
 export function billsecOf(l: { answer: number | null; end: number }): number {

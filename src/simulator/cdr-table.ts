@@ -9,8 +9,10 @@ export class CdrTable {
   private readonly byLinkedid = new Map<string, CdrRow[]>();
   private nextId = 1;
 
-  append(row: Omit<CdrRow, 'id'>): CdrRow {
-    const full: CdrRow = { ...row, id: this.nextId++ };
+  /** assigns the next id to the row (mutating it) and stores it */
+  append(row: CdrRow): CdrRow {
+    const full = row;
+    full.id = this.nextId++;
     this.rows.push(full);
     const list = this.byLinkedid.get(full.linkedid);
     if (list) list.push(full);

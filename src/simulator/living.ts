@@ -3,7 +3,7 @@
 
 import type { PbxModel } from './model.js';
 import { DEFAULT_MIX } from './model.js';
-import { Rng } from './random.js';
+import { Rng, weightedPicker } from './random.js';
 import { isSuccessState } from './provider-states.js';
 import type { ExtensionStatus } from './types.js';
 
@@ -14,6 +14,8 @@ export interface LivingOptions {
   /** calls in progress to aim for; sets the mean call length with callsPerSecond */
   targetActiveCalls: number;
 }
+
+const pickScenario = weightedPicker(DEFAULT_MIX);
 
 interface Outage {
   id: string;
@@ -58,7 +60,7 @@ export class Living {
     const starts = rng.count((this.opts.callsPerSecond * this.opts.tickMs) / 1000);
     for (let i = 0; i < starts; i++) {
       try {
-        model.startTimedCall(rng.weighted(DEFAULT_MIX), this.meanTalkMs, rng);
+        model.startTimedCall(pickScenario(rng), this.meanTalkMs, rng);
       } catch {
         break; // no extensions to call
       }

@@ -1,7 +1,7 @@
 // PBX state: extensions, providers, calls in progress, cdr_general, and the ground truth.
 
 import type { PbxClock } from './clock.js';
-import { Rng } from './random.js';
+import { Rng, weightedPicker } from './random.js';
 import { makeDevices, seedExtensions, seedProviders, extensionNumber } from './seed.js';
 import {
   billsecOf,
@@ -124,6 +124,61 @@ export function extensionRtt(ext: Extension): number | null {
   let best: number | null = null;
   for (const d of ext.devices) if (d.rtt !== null && (best === null || d.rtt < best)) best = d.rtt;
   return best;
+}
+
+interface Due {
+  call: Call;
+  at: number;
+}
+
+/** binary min-heap ordered by hang-up time, then call sequence */
+class CallHeap {
+  private readonly items: Due[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  private less(a: Due, b: Due): boolean {
+    return a.at < b.at || (a.at === b.at && a.call.seq < b.call.seq);
+  }
+
+  peek(): Due {
+    return this.items[0] as Due;
+  }
+
+  push(d: Due): void {
+    const a = this.items;
+    a.push(d);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(a[i] as Due, a[p] as Due)) break;
+      [a[i], a[p]] = [a[p] as Due, a[i] as Due];
+      i = p;
+    }
+  }
+
+  pop(): Due {
+    const a = this.items;
+    const top = a[0] as Due;
+    const last = a.pop() as Due;
+    if (a.length > 0) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && this.less(a[l] as Due, a[m] as Due)) m = l;
+        if (r < a.length && this.less(a[r] as Due, a[m] as Due)) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m] as Due, a[i] as Due];
+        i = m;
+      }
+    }
+    return top;
+  }
 }
 
 export class PbxModel {
@@ -484,6 +539,7 @@ export class PbxModel {
       talk += billsec;
       if (l.answer !== null && (firstAnswer === null || l.answer < firstAnswer)) firstAnswer = l.answer;
       const row = this.cdr.append({
+        id: 0,
         linkedid: call.linkedid,
         uniqueid: l.uniqueid,
         startMs: l.start,
@@ -546,29 +602,33 @@ export class PbxModel {
     const rng = this.histRng;
     const now = this.clock.now();
     const gapMean = Math.min(10_000, (20 * 86_400_000) / Math.max(1, n));
+    const pickScenario = weightedPicker(mix);
     const scenarios: CallScenario[] = [];
     const offsets: number[] = [];
     let t = 0;
     for (let i = 0; i < n; i++) {
-      scenarios.push(rng.weighted(mix));
+      scenarios.push(pickScenario(rng));
       t += Math.max(1, Math.round(rng.exp(gapMean)));
       offsets.push(t);
     }
     const maxCall = (scenarios.includes('long') ? 90 : 30) * 60_000 + 2 * 60_000;
     const base = now - t - maxCall - 1000;
-    const calls: { call: Call; at: number }[] = [];
+    // Calls come out in start order; a min-heap on hang-up time writes each one as soon as no
+    // later-starting call can hang up before it, so only overlapping calls are held in memory.
+    const heap = new CallHeap();
     const env = this.env(true, rng);
+    const firstId = this.cdr.maxId() + 1;
     for (let i = 0; i < n; i++) {
       const scenario = scenarios[i] as CallScenario;
+      const t0 = base + (offsets[i] as number);
+      while (heap.size > 0 && heap.peek().at <= t0) this.writeCdr(heap.pop().call);
       const call = planCall(env, scenario, undefined, (_prelim, kind) => ({
-        t0: base + (offsets[i] as number),
+        t0,
         holdMs: this.holdFor(rng, scenario, kind, 90_000, true),
       }));
-      calls.push({ call, at: completionTime(call) as number });
+      heap.push({ call, at: completionTime(call) as number });
     }
-    calls.sort((a, b) => a.at - b.at || a.call.seq - b.call.seq);
-    const firstId = this.cdr.maxId() + 1;
-    for (const { call } of calls) this.writeCdr(call);
+    while (heap.size > 0) this.writeCdr(heap.pop().call);
     const lastId = this.cdr.maxId();
     return { calls: n, legs: lastId - firstId + 1, firstId, lastId };
   }

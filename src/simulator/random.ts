@@ -58,15 +58,7 @@ export class Rng {
   }
 
   weighted<K extends string>(weights: Partial<Record<K, number>>): K {
-    const entries = Object.entries(weights) as [K, number][];
-    const total = entries.reduce((s, [, w]) => s + Math.max(0, w), 0);
-    if (total <= 0) throw new Error('no positive weight');
-    let r = this.next() * total;
-    for (const [k, w] of entries) {
-      r -= Math.max(0, w);
-      if (r < 0) return k;
-    }
-    return (entries[entries.length - 1] as [K, number])[0];
+    return weightedPicker(weights)(this);
   }
 
   hex(n: number, upper = false): string {
@@ -96,4 +88,23 @@ export class Rng {
     }
     return items;
   }
+}
+
+/** precomputed weighted choice, for hot loops */
+export function weightedPicker<K extends string>(weights: Partial<Record<K, number>>): (rng: Rng) => K {
+  const keys: K[] = [];
+  const cumulative: number[] = [];
+  let total = 0;
+  for (const [k, w] of Object.entries(weights) as [K, number][]) {
+    if (!(w > 0)) continue;
+    total += w;
+    keys.push(k);
+    cumulative.push(total);
+  }
+  if (keys.length === 0) throw new Error('no positive weight');
+  return (rng) => {
+    const r = rng.next() * total;
+    for (let i = 0; i < cumulative.length; i++) if (r < (cumulative[i] as number)) return keys[i] as K;
+    return keys[keys.length - 1] as K;
+  };
 }

@@ -3,7 +3,7 @@
 import type { SimContext } from './context.js';
 import type { ApiResult, RequestContext, RouteOutcome } from './http-types.js';
 import { JSON_TYPE, paramString, raw } from './http-types.js';
-import { isLocalhost, sessionCookie } from './auth.js';
+import { sessionCookie } from './auth.js';
 import { legacyNotFound, legacyUnauthorized } from './envelope-legacy.js';
 import { phpJsonEncode } from './php-json.js';
 import { activeCallRows, activeChannelRows, iaxRegistry, peersStatusesLegacy, sipRegistry } from './views.js';
@@ -117,7 +117,7 @@ export function routeLegacy(ctx: SimContext, req: RequestContext): RouteOutcome 
   if (!req.path.startsWith('/pbxcore/api/')) return null;
   const m = API_RE.exec(req.path);
   if (!m || !KNOWN_CONTROLLERS.has(m[1] as string)) return { kind: 'raw', raw: legacyNotFound(ctx.clock), authorized: false };
-  const authorized = ctx.sessions.touch(sessionCookie(req.headers)) || (ctx.opts.localhostBypass && req.ip === '127.0.0.1' && isLocalhost(req.ip));
+  const authorized = ctx.sessions.touch(sessionCookie(req.headers)) || (ctx.opts.localhostBypass && req.ip === '127.0.0.1');
   if (!authorized) {
     ctx.stats.unauthenticatedRequests++;
     return { kind: 'raw', raw: legacyUnauthorized(ctx.clock), authorized: false };

@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+// Standalone simulator: node dist/simulator/cli.js [--port 8088] [--legacy] [--seed N] ...
+
+import { parseArgs } from 'node:util';
+import { startSimulator } from './index.js';
+import type { SimulatorOptions } from './index.js';
+
+const HELP = `MikoPBX simulator
+
+  --port N              listen port (default 8088; 0 = random)
+  --host ADDR           listen address (default 127.0.0.1)
+  --legacy              speak the legacy API (MikoPBX <= 2024.x) instead of v3
+  --seed N              PBX seed (default 1)
+  --extensions N        SIP extensions (default 12)
+  --providers N         trunks (default 4)
+  --active-calls N      calls in progress at start (default 3)
+  --cps X               new calls per second while living (default 0.05)
+  --tick MS             living tick (default 1000)
+  --static              no living: nothing changes unless driven via /__sim/
+  --history N           completed calls in the CDR table at start (default 40)
+  --tz MINUTES          PBX UTC offset in minutes (default 180)
+  --api-key KEY         v3 Bearer key (default: the built-in DEFAULT_API_KEY)
+  --login NAME          legacy admin login (default admin)
+  --password PW         legacy admin password
+  --localhost-bypass    let 127.0.0.1 in without credentials, like a real PBX
+  --no-rate-limit       disable the nginx rate limiter
+  --help
+`;
+
+function num(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) {
+    process.stderr.write(`--${name} must be a number, got ${v}\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      legacy: { type: 'boolean' },
+      seed: { type: 'string' },
+      extensions: { type: 'string' },
+      providers: { type: 'string' },
+      'active-calls': { type: 'string' },
+      cps: { type: 'string' },
+      tick: { type: 'string' },
+      static: { type: 'boolean' },
+      history: { type: 'string' },
+      tz: { type: 'string' },
+      'api-key': { type: 'string' },
+      login: { type: 'string' },
+      password: { type: 'string' },
+      'localhost-bypass': { type: 'boolean' },
+      'no-rate-limit': { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const opts: SimulatorOptions = {
+    port: num(values.port, 'port') ?? 8088,
+    host: values.host ?? '127.0.0.1',
+    mode: values.legacy ? 'legacy' : 'v3',
+    living: values.static ? false : { tickMs: num(values.tick, 'tick') ?? 1000 },
+    localhostBypass: values['localhost-bypass'] ?? false,
+  };
+  const optional: [keyof SimulatorOptions, number | string | undefined][] = [
+    ['seed', num(values.seed, 'seed')],
+    ['extensions', num(values.extensions, 'extensions')],
+    ['providers', num(values.providers, 'providers')],
+    ['activeCalls', num(values['active-calls'], 'active-calls')],
+    ['cdrCallsPerSecond', num(values.cps, 'cps')],
+    ['historyCalls', num(values.history, 'history')],
+    ['tzOffsetMinutes', num(values.tz, 'tz')],
+    ['apiKey', values['api-key']],
+    ['login', values.login],
+    ['password', values.password],
+  ];
+  for (const [k, v] of optional) if (v !== undefined) Object.assign(opts, { [k]: v });
+  if (values['no-rate-limit']) opts.rateLimit = false;
+
+  const sim = await startSimulator(opts);
+  const lines = [
+    `MikoPBX simulator (${sim.mode}) listening on ${sim.url}`,
+    sim.mode === 'v3'
+      ? `  API key (Authorization: Bearer): ${sim.apiKey}`
+      : `  admin login: ${sim.login} / ${sim.password}  (POST ${sim.url}/admin-cabinet/session/start)`,
+    `  legacy login for a runtime switch: ${sim.login} / ${sim.password}`,
+    `  ground truth: ${sim.url}/__sim/truth   control API: ${sim.url}/__sim/...`,
+    '',
+  ];
+  process.stdout.write(lines.join('\n'));
+  const stop = (): void => {
+    sim.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`simulator failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
