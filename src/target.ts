@@ -123,6 +123,7 @@ export class PbxTarget {
   private async detectApi(): Promise<PbxApi> {
     const setting = this.opts.config.apiVersion;
     const generation = setting === 'auto' ? await detectGeneration(this.transport) : setting;
+    if (this.api) this.cdr?.requestCursorCheck(); // back after an outage or a generation change
     if (this.api?.generation !== generation) {
       if (this.api) this.log.warn({ from: this.api.generation, to: generation }, 'MikoPBX API generation changed');
       else this.log.info({ api: generation }, 'MikoPBX API generation detected');

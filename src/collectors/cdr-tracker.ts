@@ -32,6 +32,13 @@ export class CdrTracker<M> {
     this.cursor = newestId;
   }
 
+  /** Counting restarts after this id, dropping legs still waiting (the PBX table was replaced). */
+  restart(newestId: number): void {
+    this.cursor = newestId;
+    this.pending.clear();
+    this.tail = null;
+  }
+
   beginRun(): void {
     this.run += 1;
   }

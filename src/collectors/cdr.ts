@@ -53,6 +53,7 @@ export class CdrCollector implements Collector {
   private pageSize: number;
   private lastRecordId = 0;
   private knownProviders = new Set<string>();
+  private checkCursor = false;
   private registered = true;
 
   constructor(
@@ -136,6 +137,15 @@ export class CdrCollector implements Collector {
     this.registered = on;
   }
 
+  /**
+   * After an outage or a change of API generation the PBX may have been restored or reinstalled,
+   * with CDR ids starting lower: the next run asks the newest id once, and starts counting anew
+   * if it is below the cursor (otherwise nothing would ever be counted again).
+   */
+  requestCursorCheck(): void {
+    if (this.tracker.cursor !== null) this.checkCursor = true;
+  }
+
   /** Where counting stands (null until the start-up read succeeded). */
   get cursor(): number | null {
     return this.tracker.cursor;
@@ -150,6 +160,18 @@ export class CdrCollector implements Collector {
       this.tracker.start(newest);
       ctx.log.info({ collector: 'cdr', afterId: newest }, `CDR: counting calls recorded after id ${newest} (earlier calls are not counted)`);
       return;
+    }
+    if (this.checkCursor) {
+      const newest = await source.newestId();
+      this.checkCursor = false;
+      if (newest < this.tracker.cursor) {
+        ctx.log.warn(
+          { collector: 'cdr', cursor: this.tracker.cursor, newestId: newest },
+          `CDR: the PBX's newest record id ${newest} is below the last one read (${this.tracker.cursor}); its call history was replaced (backup restored?): counting anew after it`,
+        );
+        this.tracker.restart(newest);
+        return;
+      }
     }
     this.tracker.beginRun();
     const trunks = new TrunkMatcher(ctx.snapshot.providers);

@@ -379,6 +379,35 @@ describe('cdr collector: exactly once across pages and runs', () => {
     expect(await second.value('mikopbx_cdr_records_total')).toBe(1);
   });
 
+  it('after an outage, checks the newest id once: continues if the history is intact', async () => {
+    const t = await setup();
+    await start(t);
+    t.pbx.add(legs.inbound('during-outage', T0, '201', { answerAfter: 2 }));
+    t.collector.requestCursorCheck();
+    expect(await t.run()).toBe(2); // newest id, then the page
+    await catchUp(t);
+    expect(await t.calls()).toEqual({ inbound: { answered: 1 } }); // ended after exporter start: counted
+  });
+
+  it('after an outage, starts counting anew when the PBX history was replaced (ids went backwards)', async () => {
+    const t = await setup();
+    await start(t);
+    t.pbx.add(legs.inbound('a', T0, '201', { answerAfter: 2 }), legs.inbound('b', T0 + 9, '201', { answerAfter: 2 }));
+    await catchUp(t);
+    // Restored from an older backup: fewer rows, ids below the cursor.
+    const restored = new FakeCdrPbx(NOW, 180, 500);
+    restored.add(legs.outbound('old', T0 - 999, '201', { answerAfter: 2 }));
+    t.ctx.api = { generation: 'v3', cdr: new V3CdrSource(restored.get, () => NOW) } as unknown as PbxApi;
+    t.collector.requestCursorCheck();
+    await t.run();
+    expect(t.collector.cursor).toBe(500);
+    expect(t.lines.join('')).toMatch(/history was replaced/);
+    restored.add(legs.internal('new', T0 + 50, '201', '202', { ring: 2 }));
+    await t.run();
+    await t.run();
+    expect(await t.calls()).toEqual({ inbound: { answered: 2 }, internal: { noanswer: 1 } });
+  });
+
   it('derives the same Unix times for a PBX at UTC+3 and at UTC-5', async () => {
     const results = [];
     for (const offsetMinutes of [180, -300, 0]) {

@@ -7,7 +7,8 @@ import { FakeCdrPbx, legs } from '../helpers/fake-cdr.js';
 import { captureLogger, fixture, testConfig } from '../helpers/fixtures.js';
 import { findTool, promtoolCheckMetrics } from '../helpers/tools.js';
 
-// Until the legacy adapter lands, stand one in: what matters here is `cdr: undefined`.
+// A stand-in legacy adapter: these tests need its `cdr: undefined`, not its login flow
+// (the real one is exercised against the simulator in test/e2e/cdr-simulator.test.ts).
 vi.mock('../../src/api/factory.js', async (importOriginal) => {
   const real = await importOriginal<typeof import('../../src/api/factory.js')>();
   return {
