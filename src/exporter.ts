@@ -6,7 +6,7 @@ import type { Config } from './config.js';
 import { listen } from './http/server.js';
 import { createWebServer } from './http/web-server.js';
 import { createProcessRegistry } from './metrics/process.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, type Job } from './scheduler.js';
 import { PbxTarget, type TargetOptions } from './target.js';
 
 export interface Exporter {
@@ -70,10 +70,12 @@ export async function startExporter(config: Config, logger: Logger, opts: StartO
   }
 
   const statusEnabled = config.collectors.some((c) => c !== 'cdr');
-  const scheduler = new Scheduler(
-    statusEnabled ? [{ name: 'status', intervalSeconds: config.pollIntervalSeconds, run: () => target.runStatusPoll() }] : [],
-    (job, e) => logger.error({ job, err: e }, 'poll crashed'),
-  );
+  const jobs: Job[] = statusEnabled ? [{ name: 'status', intervalSeconds: config.pollIntervalSeconds, run: () => target.runStatusPoll() }] : [];
+  // Legacy PBXs have no CDR endpoint: the target then said so once and this job does nothing.
+  if (config.collectors.includes('cdr') && config.apiVersion !== 'legacy') {
+    jobs.push({ name: 'cdr', intervalSeconds: config.cdrPollIntervalSeconds, run: () => target.runCdrPoll() });
+  }
+  const scheduler = new Scheduler(jobs, (job, e) => logger.error({ job, err: e }, 'poll crashed'));
   scheduler.start();
   logger.info(
     { address: config.listenAddress, port, tls: web.tls, pbx: config.url, collectors: config.collectors },

@@ -7,6 +7,7 @@ import type { PbxApi } from './api/pbx-api.js';
 import { Transport } from './api/transport.js';
 import { BACKOFF_REASONS } from './api/backoff.js';
 import { CallsCollector } from './collectors/calls.js';
+import { CdrCollector } from './collectors/cdr.js';
 import type { Collector, TargetSnapshot } from './collectors/collector.js';
 import { PeersCollector } from './collectors/peers.js';
 import { ProvidersCollector } from './collectors/providers.js';
@@ -49,8 +50,11 @@ export class PbxTarget {
   private readonly log: Logger;
   private readonly now: () => number;
   private api: PbxApi | null = null;
+  private resolving: Promise<PbxApi> | null = null;
   private redetect = false;
   private statusRunning: Promise<void> | null = null;
+  private cdr: CdrCollector | null = null;
+  private cdrRunning: Promise<void> | null = null;
   private exposition = '';
   private renderSeq = 0;
 
@@ -78,6 +82,16 @@ export class PbxTarget {
     if (enabled.has('peers')) {
       this.collectors.set('peers', new PeersCollector(this.registry, { intervalSeconds: config.pollIntervalSeconds, details: config.peerDetails }));
     }
+    if (enabled.has('cdr')) {
+      this.cdr = new CdrCollector(this.registry, {
+        intervalSeconds: config.cdrPollIntervalSeconds,
+        budgetRemaining: () => this.transport.budget.remaining(),
+        budgetReserve: statusReserve(config),
+        now: this.now,
+      });
+      this.collectors.set('cdr', this.cdr);
+      if (config.apiVersion === 'legacy') this.setCdrAvailable(false, 'legacy');
+    }
     this.health.requestBudgetRemaining.set(config.maxRequestsPerMinute);
   }
 
@@ -104,17 +118,27 @@ export class PbxTarget {
     return this.exposition;
   }
 
-  /** Resolves the API adapter, detecting the generation when configured `auto`. */
-  private async resolveApi(): Promise<PbxApi> {
-    if (this.api && !this.redetect) return this.api;
+  /** Resolves the API adapter; concurrent callers (status and cdr polls) share one detection. */
+  private resolveApi(): Promise<PbxApi> {
+    if (this.api && !this.redetect) return Promise.resolve(this.api);
+    this.resolving ??= this.detectApi().finally(() => {
+      this.resolving = null;
+    });
+    return this.resolving;
+  }
+
+  /** Detects the generation when configured `auto` and (re)builds the adapter. */
+  private async detectApi(): Promise<PbxApi> {
     const setting = this.opts.config.apiVersion;
     const generation = setting === 'auto' ? await detectGeneration(this.transport) : setting;
+    if (this.api) this.cdr?.requestCursorCheck(); // back after an outage or a generation change
     if (this.api?.generation !== generation) {
       if (this.api) this.log.warn({ from: this.api.generation, to: generation }, 'MikoPBX API generation changed');
       else this.log.info({ api: generation }, 'MikoPBX API generation detected');
       this.api = createApi(generation, this.transport, this.opts.config, this.log);
       this.health.apiInfo.reset();
       this.health.apiInfo.set({ api: generation }, 1);
+      this.setCdrAvailable(this.api.cdr !== undefined, generation);
     }
     this.redetect = false;
     return this.api;
@@ -185,6 +209,49 @@ export class PbxTarget {
     return r;
   }
 
+  /**
+   * Runs the cdr collector once (its own schedule). Legacy MikoPBX has no CDR endpoint in its
+   * core: there the collector is not started, its series are not exported and /readyz does not
+   * wait for it. With MIKOPBX_API_VERSION=auto that is known only after detection.
+   */
+  runCdrPoll(): Promise<void> {
+    if (!this.cdr) return Promise.resolve();
+    this.cdrRunning ??= this.cdrPoll().finally(() => {
+      this.cdrRunning = null;
+    });
+    return this.cdrRunning;
+  }
+
+  private async cdrPoll(): Promise<void> {
+    let api: PbxApi | null = null;
+    let setupError: unknown = null;
+    try {
+      api = await this.resolveApi();
+    } catch (e) {
+      setupError = e;
+    }
+    if (api && !api.cdr) return this.render();
+    if (setupError) this.logFailure('cdr', setupError);
+    await this.runOne('cdr', api, setupError);
+    await this.render();
+  }
+
+  private setCdrAvailable(available: boolean, generation: PbxApi['generation']): void {
+    const cdr = this.cdr;
+    if (!cdr || available === this.collectors.has('cdr')) return;
+    cdr.setRegistered(available);
+    if (available) {
+      this.collectors.set('cdr', cdr);
+      this.health.collectorSuccess.set({ collector: 'cdr' }, 0);
+      this.log.info({ collector: 'cdr', api: generation }, 'cdr collector started: this PBX has the v3 CDR endpoint');
+    } else {
+      this.collectors.delete('cdr');
+      this.results.delete('cdr');
+      for (const g of [this.health.collectorSuccess, this.health.collectorDuration, this.health.collectorLastSuccess]) g.remove({ collector: 'cdr' });
+      this.log.warn({ collector: 'cdr', api: generation }, 'cdr collector not started: the legacy MikoPBX core (≤ 2024.x) has no CDR endpoint; completed-call metrics are not exported');
+    }
+  }
+
   private async runOne(name: CollectorName, api: PbxApi | null, setupError: unknown): Promise<CollectorResult & { unreachable: boolean; notFound: boolean }> {
     const collector = this.collectors.get(name);
     const start = performance.now();
@@ -236,6 +303,15 @@ export class PbxTarget {
   close(): void {
     this.transport.close();
   }
+}
+
+/**
+ * Requests the cdr collector leaves in the budget for the status polls: one poll's worth
+ * (detection + 3 collectors) times the polls due per minute, at most half the budget.
+ */
+function statusReserve(config: Config): number {
+  const perMinute = Math.ceil(60 / config.pollIntervalSeconds) * 4;
+  return Math.max(4, Math.min(perMinute, Math.floor(config.maxRequestsPerMinute / 2)));
 }
 
 function isUnreachable(e: unknown): boolean {

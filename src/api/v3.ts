@@ -2,6 +2,7 @@ import { parseData, unwrapV3, type Envelope } from './envelope.js';
 import type { CdrSource, PbxApi } from './pbx-api.js';
 import type { RequestSpec, Transport } from './transport.js';
 import type { ActiveCallsSnapshot, Extension, Provider } from './types.js';
+import { V3CdrSource } from './v3-cdr.js';
 import { parseActiveChannels, parseExtensionStatuses, parseProviderStatuses } from './v3-parse.js';
 
 export const V3 = {
@@ -29,9 +30,11 @@ export class V3Client {
 
 export class V3Api implements PbxApi {
   readonly generation = 'v3' as const;
-  cdr: CdrSource | undefined = undefined;
+  readonly cdr: CdrSource;
 
-  constructor(readonly client: V3Client) {}
+  constructor(readonly client: V3Client) {
+    this.cdr = new V3CdrSource((path, query) => client.get(path, query));
+  }
 
   async getExtensions(): Promise<Extension[]> {
     const env = await this.client.get(V3.extensions);

@@ -28,8 +28,13 @@ export class TrunkMatcher {
 
   providerOfChannel(channel: string | null): string | null {
     if (!channel) return null;
-    const ep = endpointOfChannel(channel);
-    if (this.ids.has(ep)) return ep;
-    return /^(SIP|IAX)-[A-Za-z0-9-]+$/.test(ep) ? ep : null;
+    return this.providerOfAccount(endpointOfChannel(channel));
+  }
+
+  /** A provider id as CDR `from_account`/`to_account` carry it (else an extension number or ''). */
+  providerOfAccount(account: string): string | null {
+    if (!account) return null;
+    if (this.ids.has(account)) return account;
+    return /^(SIP|IAX)-[A-Za-z0-9-]+$/.test(account) ? account : null;
   }
 }

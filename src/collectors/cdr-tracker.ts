@@ -1,0 +1,115 @@
+import type { CdrLeg, CdrPage } from '../api/types.js';
+
+/**
+ * Which CDR legs have been counted, so that each call is counted exactly once.
+ *
+ * Rows are read by id cursor. The PBX writes a call's legs one by one after all its channels
+ * hung up, so the newest call read may still be incomplete; its legs wait in `pending` (in
+ * memory, never re-read) until the call is known complete:
+ *  - on a page with more to come, every pending call but the one owning the page's last leg;
+ *  - when caught up, the owner of the newest leg too, once a later run has confirmed that no
+ *    leg of it arrived since (it costs that one call a poll interval of latency).
+ * Legs of an already counted call that still turn up later go to `onLate` (legs and talk time
+ * stay exact; the call is not counted again) thanks to a bounded memory of recent linkedids.
+ *
+ * Each page is applied synchronously and whole, so a failed request leaves everything as it was
+ * after the last applied page.
+ */
+export class CdrTracker<M> {
+  /** Every leg with id ≤ cursor has been read; null until the start-up newest id is known. */
+  cursor: number | null = null;
+  private readonly pending = new Map<string, { legs: CdrLeg[]; changedRun: number }>();
+  private readonly recent: RecentCalls<M>;
+  private tail: string | null = null;
+  private run = 0;
+
+  constructor(opts: { recentMax: number; recentMaxAgeMs: number; now: () => number }) {
+    this.recent = new RecentCalls(opts.recentMax, opts.recentMaxAgeMs, opts.now);
+  }
+
+  /** Counting starts after this id (the newest at exporter start): nothing before it is counted. */
+  start(newestId: number): void {
+    this.cursor = newestId;
+  }
+
+  /** Counting restarts after this id, dropping legs still waiting (the PBX table was replaced). */
+  restart(newestId: number): void {
+    this.cursor = newestId;
+    this.pending.clear();
+    this.tail = null;
+  }
+
+  beginRun(): void {
+    this.run += 1;
+  }
+
+  /** Legs waiting for the rest of their call. */
+  get pendingLegs(): number {
+    let n = 0;
+    for (const p of this.pending.values()) n += p.legs.length;
+    return n;
+  }
+
+  get recentCalls(): number {
+    return this.recent.size;
+  }
+
+  /**
+   * Applies one page: `onCall` counts a complete call (and returns what to remember about it),
+   * `onLate` a leg whose call was already counted.
+   */
+  applyPage(page: CdrPage, onCall: (legs: CdrLeg[]) => M, onLate: (leg: CdrLeg, call: M) => void): void {
+    if (this.cursor === null) throw new Error('CdrTracker.start() first');
+    for (const leg of page.legs) {
+      if (leg.id <= this.cursor) continue; // parse already rejects this; never count a leg twice
+      this.cursor = leg.id;
+      this.tail = leg.linkedid;
+      const counted = this.recent.get(leg.linkedid);
+      if (counted !== undefined) {
+        onLate(leg, counted);
+        continue;
+      }
+      const p = this.pending.get(leg.linkedid);
+      if (p) {
+        p.legs.push(leg);
+        p.changedRun = this.run;
+      } else {
+        this.pending.set(leg.linkedid, { legs: [leg], changedRun: this.run });
+      }
+    }
+    for (const [linkedid, p] of this.pending) {
+      if (linkedid === this.tail && (page.hasMore || p.changedRun === this.run)) continue;
+      this.pending.delete(linkedid);
+      this.recent.add(linkedid, onCall(p.legs));
+    }
+  }
+}
+
+/** Linkedids counted recently, bounded by count and age (insertion order is age order). */
+class RecentCalls<M> {
+  private readonly map = new Map<string, { at: number; value: M }>();
+
+  constructor(
+    private readonly max: number,
+    private readonly maxAgeMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  get(linkedid: string): M | undefined {
+    return this.map.get(linkedid)?.value;
+  }
+
+  add(linkedid: string, value: M): void {
+    const at = this.now();
+    this.map.delete(linkedid);
+    this.map.set(linkedid, { at, value });
+    for (const [id, e] of this.map) {
+      if (this.map.size <= this.max && e.at > at - this.maxAgeMs) break;
+      this.map.delete(id);
+    }
+  }
+}

@@ -1,0 +1,246 @@
+import { Counter, Gauge, Histogram, type Metric, type Registry } from 'prom-client';
+import { PbxApiError } from '../api/errors.js';
+import { CDR_MAX_PAGE } from '../api/v3-cdr.js';
+import type { CdrLeg, Provider } from '../api/types.js';
+import { CALL_DIRECTIONS, type CallDirection } from './calls.js';
+import { CALL_DISPOSITIONS, legEnd, PROVIDER_CALL_DIRECTIONS, summariseCall } from './cdr-calls.js';
+import { CdrTracker } from './cdr-tracker.js';
+import { TrunkMatcher } from './channels.js';
+import type { CollectContext, Collector } from './collector.js';
+
+/** Seconds from start to answer: rings and queue waits, up to a few minutes. */
+export const ANSWER_DELAY_BUCKETS = [1, 2, 3, 5, 8, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300];
+/** Whole call, from a failed attempt to conference calls of hours. */
+export const CALL_DURATION_BUCKETS = [5, 10, 20, 30, 60, 120, 180, 300, 600, 900, 1200, 1800, 3600, 7200, 14400];
+
+export interface CdrCollectorOptions {
+  intervalSeconds: number;
+  /** Requests left in the PBX request budget right now; paging stops at `budgetReserve`. */
+  budgetRemaining?: () => number;
+  /** Requests kept for the status polls: no further page is read when no more than this remain. */
+  budgetReserve?: number;
+  /** Upper bound of requests per run; a larger backlog is finished in later runs. */
+  maxPagesPerRun?: number;
+  pageSize?: number;
+  /** Bounds of the memory of counted linkedids that guards against late legs. */
+  recentMax?: number;
+  recentMaxAgeMs?: number;
+  now?: () => number;
+}
+
+const MIN_PAGE = 50;
+
+/**
+ * Completed calls from CDR (contract §4), counted from exporter start. The first run only finds
+ * the newest record id; later runs read the legs after it by id cursor, at most a few pages per
+ * run, and count each call once its legs are all in (see CdrTracker).
+ *
+ * Unlike the status collectors, progress is applied page by page: counters only grow, and a run
+ * that fails after some pages keeps exactly what those pages counted and resumes after them.
+ */
+export class CdrCollector implements Collector {
+  readonly name = 'cdr' as const;
+  private readonly calls: Counter<'direction' | 'disposition'>;
+  private readonly providerCalls: Counter<'provider' | 'direction' | 'disposition'>;
+  private readonly duration: Histogram<'direction'>;
+  private readonly answerDelay: Histogram<'direction'>;
+  private readonly talk: Counter<'direction'>;
+  private readonly records: Counter;
+  private readonly lastRecord: Gauge;
+  private readonly all: Array<[name: string, metric: Metric]>;
+  private readonly tracker: CdrTracker<CallDirection>;
+  private readonly opts: Required<Omit<CdrCollectorOptions, 'budgetRemaining'>> & Pick<CdrCollectorOptions, 'budgetRemaining'>;
+  private pageSize: number;
+  private lastRecordId = 0;
+  private knownProviders = new Set<string>();
+  private checkCursor = false;
+  private registered = true;
+
+  constructor(
+    private readonly registry: Registry,
+    options: CdrCollectorOptions,
+  ) {
+    this.opts = {
+      budgetReserve: 8,
+      maxPagesPerRun: 5,
+      pageSize: CDR_MAX_PAGE,
+      recentMax: 20_000,
+      recentMaxAgeMs: 6 * 3600_000,
+      now: Date.now,
+      ...options,
+    };
+    this.pageSize = this.opts.pageSize;
+    this.tracker = new CdrTracker({ recentMax: this.opts.recentMax, recentMaxAgeMs: this.opts.recentMaxAgeMs, now: this.opts.now });
+    const every = `Counted from exporter start; refreshed every ${options.intervalSeconds} seconds.`;
+    const registers = [registry];
+    this.calls = new Counter({
+      name: 'mikopbx_calls_total',
+      help: `Completed calls (one per linkedid, however many legs) by direction and disposition. ${every}`,
+      labelNames: ['direction', 'disposition'],
+      registers,
+    });
+    this.providerCalls = new Counter({
+      name: 'mikopbx_provider_calls_total',
+      help: `Completed calls through each provider, by direction relative to the provider and disposition. ${every}`,
+      labelNames: ['provider', 'direction', 'disposition'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'mikopbx_call_duration_seconds',
+      help: `Duration of completed calls, first leg start to last leg end. ${every}`,
+      labelNames: ['direction'],
+      buckets: CALL_DURATION_BUCKETS,
+      registers,
+    });
+    this.answerDelay = new Histogram({
+      name: 'mikopbx_call_answer_delay_seconds',
+      help: `Time from call start to first answer, for answered calls. ${every}`,
+      labelNames: ['direction'],
+      buckets: ANSWER_DELAY_BUCKETS,
+      registers,
+    });
+    this.talk = new Counter({
+      name: 'mikopbx_call_talk_seconds_total',
+      help: `Talk time of completed calls (sum of the legs' billsec). ${every}`,
+      labelNames: ['direction'],
+      registers,
+    });
+    this.records = new Counter({
+      name: 'mikopbx_cdr_records_total',
+      help: `CDR legs counted, each exactly once (the start-up read of the newest id counts nothing). ${every}`,
+      registers,
+    });
+    this.lastRecord = new Gauge({
+      name: 'mikopbx_cdr_last_record_timestamp_seconds',
+      help: `Unix end time of the newest CDR record counted (absent until one is). Refreshed every ${options.intervalSeconds} seconds.`,
+      registers,
+    });
+    this.lastRecord.remove(); // absent until a record is seen, rather than a misleading 1970
+    const all = [this.calls, this.providerCalls, this.duration, this.answerDelay, this.talk, this.records, this.lastRecord];
+    this.all = all.map((m) => [(m as unknown as { name: string }).name, m]);
+    for (const direction of CALL_DIRECTIONS) {
+      for (const disposition of CALL_DISPOSITIONS) this.calls.inc({ direction, disposition }, 0);
+      this.duration.zero({ direction });
+      this.answerDelay.zero({ direction });
+      this.talk.inc({ direction }, 0);
+    }
+    this.records.inc(0);
+  }
+
+  /** Removes (or restores) every series of this collector, for a PBX without a CDR endpoint. */
+  setRegistered(on: boolean): void {
+    if (on === this.registered) return;
+    for (const [name, m] of this.all) {
+      if (on) this.registry.registerMetric(m);
+      else this.registry.removeSingleMetric(name);
+    }
+    this.registered = on;
+  }
+
+  /**
+   * After an outage or a change of API generation the PBX may have been restored or reinstalled,
+   * with CDR ids starting lower: the next run asks the newest id once, and starts counting anew
+   * if it is below the cursor (otherwise nothing would ever be counted again).
+   */
+  requestCursorCheck(): void {
+    if (this.tracker.cursor !== null) this.checkCursor = true;
+  }
+
+  /** Where counting stands (null until the start-up read succeeded). */
+  get cursor(): number | null {
+    return this.tracker.cursor;
+  }
+
+  async collect(ctx: CollectContext): Promise<void> {
+    const source = ctx.api.cdr;
+    if (!source) throw new Error(`the ${ctx.api.generation} API has no CDR endpoint`);
+    this.syncProviders(ctx.snapshot.providers);
+    if (this.tracker.cursor === null) {
+      const newest = await source.newestId();
+      this.tracker.start(newest);
+      ctx.log.info({ collector: 'cdr', afterId: newest }, `CDR: counting calls recorded after id ${newest} (earlier calls are not counted)`);
+      return;
+    }
+    if (this.checkCursor) {
+      const newest = await source.newestId();
+      this.checkCursor = false;
+      if (newest < this.tracker.cursor) {
+        ctx.log.warn(
+          { collector: 'cdr', cursor: this.tracker.cursor, newestId: newest },
+          `CDR: the PBX's newest record id ${newest} is below the last one read (${this.tracker.cursor}); its call history was replaced (backup restored?): counting anew after it`,
+        );
+        this.tracker.restart(newest);
+        return;
+      }
+    }
+    this.tracker.beginRun();
+    const trunks = new TrunkMatcher(ctx.snapshot.providers);
+    for (let pages = 1; ; pages++) {
+      const afterId = this.tracker.cursor;
+      let page;
+      try {
+        page = await source.page({ afterId, limit: this.pageSize });
+      } catch (e) {
+        // A page too big to serve in time would fail forever: ask for smaller ones.
+        if (e instanceof PbxApiError && e.kind === 'timeout') this.pageSize = Math.max(MIN_PAGE, Math.floor(this.pageSize / 2));
+        throw e;
+      }
+      this.pageSize = Math.min(this.opts.pageSize, this.pageSize * 2);
+      this.tracker.applyPage(
+        page,
+        (legs) => this.countCall(legs, trunks),
+        (leg, direction) => this.countLateLeg(leg, direction),
+      );
+      if (!page.hasMore) break;
+      const remaining = this.opts.budgetRemaining?.() ?? Infinity;
+      if (pages >= this.opts.maxPagesPerRun || remaining <= this.opts.budgetReserve) {
+        ctx.log.debug({ collector: 'cdr', pages, cursor: this.tracker.cursor, budgetRemaining: remaining }, 'CDR backlog: continuing next run');
+        break;
+      }
+    }
+  }
+
+  private countCall(legs: CdrLeg[], trunks: TrunkMatcher): CallDirection {
+    const call = summariseCall(legs, trunks);
+    const { direction, disposition } = call;
+    this.calls.inc({ direction, disposition });
+    for (const [provider, dir] of call.providers) this.providerCalls.inc({ provider, direction: dir, disposition });
+    this.duration.observe({ direction }, call.durationSeconds);
+    if (call.answerDelaySeconds !== null) this.answerDelay.observe({ direction }, call.answerDelaySeconds);
+    this.talk.inc({ direction }, call.talkSeconds);
+    for (const leg of legs) this.countLeg(leg);
+    return direction;
+  }
+
+  private countLateLeg(leg: CdrLeg, direction: CallDirection): void {
+    this.talk.inc({ direction }, leg.billsec);
+    this.countLeg(leg);
+  }
+
+  private countLeg(leg: CdrLeg): void {
+    this.records.inc();
+    if (leg.id > this.lastRecordId) {
+      this.lastRecordId = leg.id;
+      this.lastRecord.set(legEnd(leg));
+    }
+  }
+
+  /** Zero series for every known provider; drop those of a deleted one. */
+  private syncProviders(providers: readonly Provider[] | null): void {
+    if (providers === null) return;
+    const now = new Set(providers.map((p) => p.id));
+    for (const provider of this.knownProviders) {
+      if (now.has(provider)) continue;
+      for (const direction of PROVIDER_CALL_DIRECTIONS) {
+        for (const disposition of CALL_DISPOSITIONS) this.providerCalls.remove({ provider, direction, disposition });
+      }
+    }
+    for (const provider of now) {
+      if (this.knownProviders.has(provider)) continue;
+      for (const direction of PROVIDER_CALL_DIRECTIONS) {
+        for (const disposition of CALL_DISPOSITIONS) this.providerCalls.inc({ provider, direction, disposition }, 0);
+      }
+    }
+    this.knownProviders = now;
+  }
+}

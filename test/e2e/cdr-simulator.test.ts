@@ -1,0 +1,210 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ANSWER_DELAY_BUCKETS, CALL_DURATION_BUCKETS } from '../../src/collectors/cdr.js';
+import { DEFAULT_LOGIN, DEFAULT_PASSWORD, startSimulator, type CompletedCall, type SimTruth, type Simulator } from '../../src/simulator/index.js';
+import { PbxTarget } from '../../src/target.js';
+import { captureLogger, testConfig } from '../helpers/fixtures.js';
+
+// The exporter against the simulator's faithful v3 /cdr: counters must equal the simulator's
+// own ground truth exactly, for every series.
+
+const CDR_PATH = '/pbxcore/api/v3/cdr';
+
+function series(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+/** Histogram buckets and sums against the simulator's per-call plan. */
+function expectHistogramsMatch(text: string, calls: CompletedCall[]): void {
+  const s = series(text);
+  for (const direction of ['inbound', 'outbound', 'internal'] as const) {
+    const mine = calls.filter((c) => c.direction === direction);
+    const durations = mine.map((c) => (c.endMs - c.startMs) / 1000);
+    const delays = mine.flatMap((c) => (c.disposition === 'answered' && c.answerDelaySeconds !== null ? [c.answerDelaySeconds] : []));
+    expect(s.get(`mikopbx_call_duration_seconds_sum{direction="${direction}"}`)).toBeCloseTo(durations.reduce((a, b) => a + b, 0), 2);
+    expect(s.get(`mikopbx_call_answer_delay_seconds_sum{direction="${direction}"}`)).toBeCloseTo(delays.reduce((a, b) => a + b, 0), 2);
+    for (const le of CALL_DURATION_BUCKETS) {
+      expect(s.get(`mikopbx_call_duration_seconds_bucket{le="${le}",direction="${direction}"}`)).toBe(durations.filter((d) => d <= le).length);
+    }
+    for (const le of ANSWER_DELAY_BUCKETS) {
+      expect(s.get(`mikopbx_call_answer_delay_seconds_bucket{le="${le}",direction="${direction}"}`)).toBe(delays.filter((d) => d <= le).length);
+    }
+  }
+}
+
+function expectEqualsTruth(text: string, truth: SimTruth['cdr']): void {
+  const s = series(text);
+  const got: Record<string, number> = {};
+  const want: Record<string, number> = {};
+  for (const [direction, byDisposition] of Object.entries(truth.calls)) {
+    for (const [disposition, n] of Object.entries(byDisposition)) {
+      const key = `mikopbx_calls_total{direction="${direction}",disposition="${disposition}"}`;
+      want[key] = n;
+      got[key] = s.get(key) ?? NaN;
+    }
+    const talk = `mikopbx_call_talk_seconds_total{direction="${direction}"}`;
+    want[talk] = truth.talkSeconds[direction as keyof typeof truth.talkSeconds];
+    got[talk] = s.get(talk) ?? NaN;
+    const count = `mikopbx_call_duration_seconds_count{direction="${direction}"}`;
+    want[count] = Object.values(byDisposition).reduce((a, b) => a + b, 0);
+    got[count] = s.get(count) ?? NaN;
+    const answered = `mikopbx_call_answer_delay_seconds_count{direction="${direction}"}`;
+    want[answered] = byDisposition.answered;
+    got[answered] = s.get(answered) ?? NaN;
+  }
+  for (const [provider, byDirection] of Object.entries(truth.providerCalls)) {
+    for (const [direction, byDisposition] of Object.entries(byDirection)) {
+      for (const [disposition, n] of Object.entries(byDisposition)) {
+        const key = `mikopbx_provider_calls_total{provider="${provider}",direction="${direction}",disposition="${disposition}"}`;
+        want[key] = n;
+        got[key] = s.get(key) ?? NaN;
+      }
+    }
+  }
+  want.mikopbx_cdr_records_total = truth.records;
+  got.mikopbx_cdr_records_total = s.get('mikopbx_cdr_records_total') ?? NaN;
+  expect(got).toEqual(want);
+  // No provider series beyond the truth's.
+  const providerSeries = [...s.keys()].filter((k) => k.startsWith('mikopbx_provider_calls_total{'));
+  expect(providerSeries.length).toBe(Object.keys(want).filter((k) => k.startsWith('mikopbx_provider_calls_total{')).length);
+  if (truth.lastRecordEndTimestamp !== null) {
+    expect(s.get('mikopbx_cdr_last_record_timestamp_seconds')).toBeCloseTo(truth.lastRecordEndTimestamp, 3);
+  }
+}
+
+describe('cdr collector against the simulator', () => {
+  let sim: Simulator | null = null;
+  let target: PbxTarget | null = null;
+  afterEach(async () => {
+    target?.close();
+    await sim?.close();
+    sim = null;
+    target = null;
+  });
+
+  async function setup(tzOffsetMinutes: number, extra: Parameters<typeof startSimulator>[0] = {}) {
+    sim = await startSimulator({ tzOffsetMinutes, historyCalls: 60, seed: 7, ...extra });
+    const { logger } = await captureLogger('silent');
+    target = new PbxTarget({
+      config: testConfig({ url: sim.url, apiKey: sim.apiKey, collectors: ['providers', 'cdr'], maxRequestsPerMinute: 120 }),
+      logger,
+    });
+    await target.runStatusPoll(); // providers known: zero series for idle trunks
+    const startId = sim.model.maxCdrId();
+    await target.runCdrPoll(); // finds the newest id, counts nothing
+    return { sim, target, startId };
+  }
+
+  /** Runs the cdr poll until it reads nothing new; returns the CDR requests of each run. */
+  async function catchUp(s: Simulator, t: PbxTarget): Promise<number[]> {
+    const perRun: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const before = s.requests.filter((r) => r.path === CDR_PATH).length;
+      await t.runCdrPoll();
+      const sent = s.requests.filter((r) => r.path === CDR_PATH);
+      perRun.push(sent.length - before);
+      const last = sent.at(-1);
+      if (sent.length - before === 1 && Number(last?.query.idFrom) === s.model.maxCdrId()) {
+        // One more run confirms the newest call.
+        await t.runCdrPoll();
+        return perRun;
+      }
+    }
+    return perRun;
+  }
+
+  it.each([
+    ['UTC+3', 180],
+    ['UTC-5', -300],
+  ])('every series equals the simulator truth after a burst of mixed calls (PBX at %s)', async (_name, offset) => {
+    const { sim, target, startId } = await setup(offset);
+    expect(series(target.metricsText()).get('mikopbx_cdr_records_total')).toBe(0);
+    expect(sim.model.truth({ cdrAfterId: startId }).cdr.callsTotal).toBe(0);
+
+    // More than 1000 legs between two runs: read over several pages and runs.
+    const burst = sim.model.generateCalls(1200);
+    expect(burst.legs).toBeGreaterThan(1000);
+    // Calls that were in progress at start end now: late records, earlier starts, higher ids.
+    for (const call of sim.model.activeCalls()) sim.model.endCall(call.linkedid);
+    const perRun = await catchUp(sim, target);
+    expect(Math.max(...perRun)).toBeLessThanOrEqual(5);
+
+    const truth = sim.model.truth({ cdrAfterId: startId }).cdr;
+    expect(truth.callsTotal).toBeGreaterThan(1200);
+    // The mix covers what matters: queues, transfers, every disposition bucket, unknown ones too.
+    const dispositions = new Set(Object.values(truth.calls).flatMap((d) => Object.entries(d).filter(([, n]) => n > 0).map(([k]) => k)));
+    expect([...dispositions].sort()).toEqual(['answered', 'busy', 'cancel', 'failed', 'noanswer', 'other']);
+    expect(truth.records).toBeGreaterThan(truth.callsTotal);
+    expectEqualsTruth(target.metricsText(), truth);
+    expectHistogramsMatch(target.metricsText(), sim.model.completedCalls(startId));
+
+    // A second batch after the first was counted: still exact, nothing counted twice.
+    sim.model.generateCalls(150);
+    await catchUp(sim, target);
+    expectEqualsTruth(target.metricsText(), sim.model.truth({ cdrAfterId: startId }).cdr);
+  });
+
+  it('stays exact through failed runs (HTTP 500, truncated or malformed JSON, wrong shape, result:false)', async () => {
+    const { sim, target, startId } = await setup(180);
+    sim.model.generateCalls(1500);
+    const faults = ['http-500', 'truncated-json', 'malformed-json', 'wrong-shape', 'result-false'] as const;
+    let failed = 0;
+    for (let i = 0; i < 12; i++) {
+      const kind = faults[i / 2];
+      if (i % 2 === 0 && kind) sim.faults.add({ kind, paths: [CDR_PATH], count: 1 });
+      await target.runCdrPoll();
+      if (series(target.metricsText()).get('mikopbx_collector_success{collector="cdr"}') === 0) failed++;
+    }
+    expect(failed).toBe(faults.length);
+    await catchUp(sim, target);
+    expectEqualsTruth(target.metricsText(), sim.model.truth({ cdrAfterId: startId }).cdr);
+  });
+
+  it('stays exact while calls keep ending between and during polls (living PBX)', async () => {
+    let now = Date.now();
+    const { sim, target, startId } = await setup(180, { now: () => now, activeCalls: 12, cdrCallsPerSecond: 1.5 });
+    for (let i = 0; i < 120; i++) {
+      now += 5000;
+      sim.tick();
+      if (i % 4 === 0) await target.runCdrPoll();
+    }
+    for (const call of sim.model.activeCalls()) sim.model.endCall(call.linkedid);
+    await catchUp(sim, target);
+    const truth = sim.model.truth({ cdrAfterId: startId }).cdr;
+    expect(truth.callsTotal).toBeGreaterThan(150);
+    expectEqualsTruth(target.metricsText(), truth);
+  });
+
+  it('legacy PBX: cdr not started (said once, nothing exported); after an upgrade to v3 it starts and counts exactly', async () => {
+    sim = await startSimulator({ mode: 'legacy', seed: 7, historyCalls: 30 });
+    const { logger, lines } = await captureLogger('info');
+    target = new PbxTarget({
+      config: testConfig({ url: sim.url, apiKey: sim.apiKey, login: DEFAULT_LOGIN, password: DEFAULT_PASSWORD, collectors: ['peers', 'providers', 'calls', 'cdr'] }),
+      logger,
+    });
+    await target.runStatusPoll();
+    await target.runCdrPoll();
+    await target.runCdrPoll();
+    expect(target.isReady()).toBe(true);
+    expect(target.metricsText()).not.toMatch(/mikopbx_calls_total|mikopbx_cdr_|collector="cdr"/);
+    expect(lines.filter((l) => l.includes('cdr collector not started'))).toHaveLength(1);
+    expect(sim.requests.filter((r) => r.path === CDR_PATH)).toHaveLength(0);
+
+    sim.setMode('v3');
+    await target.runStatusPoll(); // legacy routes answer 404 now
+    await target.runStatusPoll(); // detects v3
+    expect(target.generation).toBe('v3');
+    expect(lines.filter((l) => l.includes('cdr collector started'))).toHaveLength(1);
+    const startId = sim.model.maxCdrId();
+    await target.runCdrPoll(); // newest id: counting starts here
+    sim.model.generateCalls(300);
+    await catchUp(sim, target);
+    expectEqualsTruth(target.metricsText(), sim.model.truth({ cdrAfterId: startId }).cdr);
+    expect(series(target.metricsText()).get('mikopbx_collector_success{collector="cdr"}')).toBe(1);
+  });
+});
