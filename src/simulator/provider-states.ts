@@ -75,7 +75,27 @@ export function legacyIaxRegistryState(p: Provider): string {
 /** state the exporter must report for this provider in the given API generation */
 export function truthProviderState(p: Provider, mode: 'v3' | 'legacy'): ProviderStateNorm {
   if (mode === 'v3') return p.disabled ? 'off' : normalizeProviderState(p.state);
-  return normalizeProviderState(p.type === 'sip' ? legacySipRegistryState(p) : legacyIaxRegistryState(p));
+  if (p.type === 'sip') return normalizeProviderState(legacySipRegistryState(p));
+  return truthLegacyIaxState(legacyIaxRegistryState(p), p.registration_type === 'none');
+}
+
+/**
+ * What MikoPBX 2026.1 itself makes of a legacy IAX string (normalizeIaxState / normalizeIaxRegState):
+ * a registering peer that is neither `Registered` nor `Rejected` (`Request Sent`, `Timeout`,
+ * `Error register.`…) is not registered, not "unknown".
+ */
+function truthLegacyIaxState(raw: string, noregister: boolean): ProviderStateNorm {
+  const upper = raw.toUpperCase();
+  if (upper === 'OFF') return 'off';
+  if (noregister) {
+    if (upper === 'OK') return 'ok';
+    if (upper === 'UNREACHABLE') return 'unreachable';
+    if (upper === 'LAGGED') return 'lagged';
+    return 'unknown';
+  }
+  if (upper === 'REGISTERED') return 'registered';
+  if (upper === 'REJECTED') return 'rejected';
+  return 'unregistered';
 }
 
 export function stateText(raw: string): { text: string; color: string; description: string } {

@@ -118,8 +118,6 @@ describe('end to end: exporter against the legacy simulator', () => {
     expect(observed(target).text).not.toContain(`provider="${trunk}"`);
   });
 
-  // Asserted directly: the simulator's truth() still maps these raw strings generically
-  // (e.g. `Request Sent` → unknown) rather than as MikoPBX's v3 code does (→ unregistered).
   it('maps raw IAX registry states into the fixed state set, as v3 does', async () => {
     const { sim, target } = await start({ mode: 'legacy' });
     const iax = sim.model.providers().find((p) => p.type === 'iax' && p.registration_type !== 'none');
@@ -139,6 +137,8 @@ describe('end to end: exporter against the legacy simulator', () => {
       const o = observed(target);
       expect([raw, o.samples.get(`mikopbx_provider_state{provider="${id}",state="${state}"}`)]).toEqual([raw, 1]);
       expect(o.registered[id]).toBe(state === 'registered' ? 1 : 0);
+      expect(sim.model.truth().providers[id]?.state).toBe(state);
+      expectTruth(sim, target);
     }
   });
 

@@ -192,7 +192,7 @@ describe('legacy endpoints', () => {
     expect((await reg()).state).toBe('Request Sent');
     s.model.setProviderState(iax?.id as string, 'unregistered', { legacy: 'Error register.' });
     expect((await reg()).state).toBe('Error register.');
-    expect(s.model.truth().providers[iax?.id as string]?.state).toBe('unknown');
+    expect(s.model.truth().providers[iax?.id as string]?.state).toBe('unregistered');
     s.model.updateProvider(iax?.id as string, { registration_type: 'none' });
     s.model.setProviderState(iax?.id as string, 'ok');
     const noreg = await reg();
