@@ -12,6 +12,7 @@ import type { Collector, TargetSnapshot } from './collectors/collector.js';
 import { PeersCollector } from './collectors/peers.js';
 import { ProvidersCollector } from './collectors/providers.js';
 import { STATUS_COLLECTORS, type CollectorName, type Config } from './config.js';
+import { renderExposition } from './metrics/exposition.js';
 import { HealthMetrics } from './metrics/health.js';
 import { registerSecret, scrubSecrets } from './log.js';
 
@@ -32,6 +33,21 @@ export interface TargetOptions {
   /** Answers above this size are abandoned (default 32 MiB). */
   maxBodyBytes?: number;
 }
+
+/** One rendered exposition (UTF-8); a new object per render, so it can key caches derived from it. */
+export class RenderedExposition {
+  private decoded: string | null = null;
+
+  constructor(readonly bytes: Buffer) {}
+
+  /** The exposition as text (decoded on first use: scrapes only need the bytes). */
+  get text(): string {
+    this.decoded ??= this.bytes.toString('utf8');
+    return this.decoded;
+  }
+}
+
+const NOTHING_RENDERED = new RenderedExposition(Buffer.alloc(0));
 
 // Order matters: trunk ids identify trunk channels, and live channels correct legacy peer states.
 const STATUS_ORDER: readonly CollectorName[] = ['providers', 'calls', 'peers'];
@@ -55,7 +71,7 @@ export class PbxTarget {
   private statusRunning: Promise<void> | null = null;
   private cdr: CdrCollector | null = null;
   private cdrRunning: Promise<void> | null = null;
-  private exposition = '';
+  private rendered: RenderedExposition = NOTHING_RENDERED;
   private renderSeq = 0;
 
   constructor(private readonly opts: TargetOptions) {
@@ -115,7 +131,12 @@ export class PbxTarget {
 
   /** The last rendered exposition of this target's registry (never blocks on the PBX). */
   metricsText(): string {
-    return this.exposition;
+    return this.rendered.text;
+  }
+
+  /** The last rendered exposition as text and bytes; replaced (never changed) by each render. */
+  exposition(): RenderedExposition {
+    return this.rendered;
   }
 
   /** Resolves the API adapter; concurrent callers (status and cdr polls) share one detection. */
@@ -296,8 +317,8 @@ export class PbxTarget {
     if (this.transport.backoff.until('rate_limited') > 0 || this.transport.backoff.until('login_refused') > 0) this.health.up.set(0);
     this.health.requestBudgetRemaining.set(this.transport.budget.remaining());
     const seq = ++this.renderSeq;
-    const text = await this.registry.metrics();
-    if (seq === this.renderSeq) this.exposition = text;
+    const bytes = await renderExposition(this.registry);
+    if (seq === this.renderSeq) this.rendered = new RenderedExposition(bytes);
   }
 
   close(): void {

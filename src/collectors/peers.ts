@@ -1,5 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
 import { PEER_STATUSES, type Extension, type PeerStatus } from '../api/types.js';
+import { GaugeFamily, type SeriesRow } from '../metrics/gauge-family.js';
 import type { CollectContext, Collector } from './collector.js';
 
 export interface PeersOptions {
@@ -12,10 +13,8 @@ export interface PeersOptions {
 export class PeersCollector implements Collector {
   readonly name = 'peers' as const;
   private readonly peers: Gauge<'status'>;
-  private readonly up: Gauge<'extension'> | null = null;
-  private readonly info: Gauge<'extension' | 'name'> | null = null;
-  private readonly rtt: Gauge<'extension'> | null = null;
-  private readonly devices: Gauge<'extension'> | null = null;
+  /** Per-extension families (PEER_DETAILS); null when only the aggregates are exported. */
+  private readonly details: { up: GaugeFamily; info: GaugeFamily; rtt: GaugeFamily; devices: GaugeFamily } | null = null;
 
   constructor(
     registry: Registry,
@@ -31,25 +30,22 @@ export class PeersCollector implements Collector {
     });
     for (const status of PEER_STATUSES) this.peers.set({ status }, 0);
     if (opts.details) {
-      this.up = new Gauge({ name: 'mikopbx_sip_peer_up', help: `1 if the SIP extension is available, else 0. ${every}`, labelNames: ['extension'], registers });
-      this.info = new Gauge({
-        name: 'mikopbx_sip_peer_info',
-        help: `SIP extension metadata; name is the caller id / employee name; always 1. ${every}`,
-        labelNames: ['extension', 'name'],
-        registers,
-      });
-      this.rtt = new Gauge({
-        name: 'mikopbx_sip_peer_rtt_seconds',
-        help: `Best device round-trip time of the SIP extension in seconds, where the PBX reports one. ${every}`,
-        labelNames: ['extension'],
-        registers,
-      });
-      this.devices = new Gauge({
-        name: 'mikopbx_sip_peer_devices',
-        help: `Devices (contacts) registered for the SIP extension, where the PBX reports them. ${every}`,
-        labelNames: ['extension'],
-        registers,
-      });
+      this.details = {
+        up: new GaugeFamily('mikopbx_sip_peer_up', `1 if the SIP extension is available, else 0. ${every}`, ['extension'], registers),
+        info: new GaugeFamily('mikopbx_sip_peer_info', `SIP extension metadata; name is the caller id / employee name; always 1. ${every}`, ['extension', 'name'], registers),
+        rtt: new GaugeFamily(
+          'mikopbx_sip_peer_rtt_seconds',
+          `Best device round-trip time of the SIP extension in seconds, where the PBX reports one. ${every}`,
+          ['extension'],
+          registers,
+        ),
+        devices: new GaugeFamily(
+          'mikopbx_sip_peer_devices',
+          `Devices (contacts) registered for the SIP extension, where the PBX reports them. ${every}`,
+          ['extension'],
+          registers,
+        ),
+      };
     }
   }
 
@@ -63,22 +59,29 @@ export class PeersCollector implements Collector {
   apply(extensions: readonly Extension[], liveEndpoints: Set<string> | null): void {
     const counts: Record<PeerStatus, number> = { available: 0, unavailable: 0, unknown: 0 };
     const seen = new Set<string>();
-    this.up?.reset();
-    this.info?.reset();
-    this.rtt?.reset();
-    this.devices?.reset();
+    const up: SeriesRow[] = [];
+    const info: SeriesRow[] = [];
+    const rtt: SeriesRow[] = [];
+    const devices: SeriesRow[] = [];
+    const details = this.details !== null;
     for (const e of extensions) {
       if (seen.has(e.number)) continue; // a PBX answer listing one extension twice must not double-count it
       seen.add(e.number);
       const status: PeerStatus = e.status !== 'available' && e.correctableByLiveChannel && liveEndpoints?.has(e.number) ? 'available' : e.status;
       counts[status] += 1;
-      if (this.up) {
-        const extension = e.number;
-        this.up.set({ extension }, status === 'available' ? 1 : 0);
-        this.info?.set({ extension, name: e.name }, 1);
-        if (e.rttSeconds !== null) this.rtt?.set({ extension }, e.rttSeconds);
-        if (e.devices !== null) this.devices?.set({ extension }, e.devices);
+      if (details) {
+        const extension = [e.number];
+        up.push([extension, status === 'available' ? 1 : 0]);
+        info.push([[e.number, e.name], 1]);
+        if (e.rttSeconds !== null) rtt.push([extension, e.rttSeconds]);
+        if (e.devices !== null) devices.push([extension, e.devices]);
       }
+    }
+    if (this.details) {
+      this.details.up.replace(up);
+      this.details.info.replace(info);
+      this.details.rtt.replace(rtt);
+      this.details.devices.replace(devices);
     }
     for (const status of PEER_STATUSES) this.peers.set({ status }, counts[status]);
   }

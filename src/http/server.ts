@@ -1,11 +1,12 @@
 import http from 'node:http';
-import { gzipSync } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { PbxTarget } from '../target.js';
 import { VERSION } from '../version.js';
 import { scrubSecrets } from '../log.js';
+import { acceptsGzip } from './accept-encoding.js';
 import { renderLanding } from './landing.js';
+import { MetricsBody } from './metrics-body.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -17,6 +18,10 @@ export interface HandlerOptions {
   authorize?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean | Promise<boolean>;
   /** Extra response headers (web-config http_server_config.headers), read per request. */
   headers?: () => Record<string, string>;
+  /** How long rendered process metrics are reused (default 1 s). */
+  processMaxAgeMs?: number;
+  /** Clock of that reuse (tests). */
+  now?: () => number;
 }
 
 function send(res: http.ServerResponse, status: number, type: string, body: string | Buffer, extra: http.OutgoingHttpHeaders = {}): void {
@@ -29,7 +34,13 @@ function send(res: http.ServerResponse, status: number, type: string, body: stri
  * process metrics and never waits on the PBX.
  */
 export function createHandler(opts: HandlerOptions): http.RequestListener {
-  const { target, processRegistry } = opts;
+  const { target } = opts;
+  const body = new MetricsBody({
+    exposition: () => target.exposition(),
+    processRegistry: opts.processRegistry,
+    ...(opts.processMaxAgeMs !== undefined ? { processMaxAgeMs: opts.processMaxAgeMs } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+  });
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     for (const [name, value] of Object.entries(opts.headers?.() ?? {})) res.setHeader(name, value);
@@ -46,7 +57,7 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
         else send(res, 503, 'text/plain; charset=utf-8', 'waiting for the first poll of every collector\n');
         return;
       case '/metrics':
-        void guarded(req, res, opts, () => serveMetrics(req, res, target, processRegistry, opts.logger));
+        void guarded(req, res, opts, () => serveMetrics(req, res, body, opts.logger));
         return;
       case '/':
         void guarded(req, res, opts, () => send(res, 200, 'text/html; charset=utf-8', scrubSecrets(landing(target))));
@@ -81,12 +92,27 @@ async function guarded(req: http.IncomingMessage, res: http.ServerResponse, opts
   }
 }
 
-async function serveMetrics(req: http.IncomingMessage, res: http.ServerResponse, target: PbxTarget, processRegistry: Registry, log: Logger): Promise<void> {
+/**
+ * Writes the prepared chunks (HEAD: headers only, with the length GET would send). The answer
+ * varies with Accept-Encoding, which Vary says on both forms for any cache in between.
+ */
+async function serveMetrics(req: http.IncomingMessage, res: http.ServerResponse, body: MetricsBody, log: Logger): Promise<void> {
   try {
-    const text = (await processRegistry.metrics()) + target.metricsText();
-    const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
-    if (gzip) send(res, 200, METRICS_CONTENT_TYPE, gzipSync(text), { 'content-encoding': 'gzip', vary: 'accept-encoding' });
-    else send(res, 200, METRICS_CONTENT_TYPE, text);
+    const gzip = acceptsGzip(req.headers['accept-encoding']);
+    const chunks = await body.chunks(gzip);
+    let length = 0;
+    for (const c of chunks) length += c.length;
+    res.writeHead(200, {
+      'content-type': METRICS_CONTENT_TYPE,
+      'content-length': length,
+      'cache-control': 'no-store',
+      vary: 'accept-encoding',
+      ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+    });
+    res.cork();
+    for (const c of chunks) res.write(c);
+    res.uncork();
+    res.end();
   } catch (e) {
     log.error({ err: e }, 'rendering /metrics failed');
     if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
