@@ -16,6 +16,8 @@ export interface Exporter {
   /** Whether /metrics is served over TLS (WEB_CONFIG_FILE tls_server_config). */
   tls: boolean;
   processRegistry: Registry;
+  /** Starts the polls that are due now and resolves when they have finished (for manualSchedule). */
+  tick(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -28,6 +30,11 @@ export interface StartOptions {
   closeGraceMs?: number;
   /** How often WEB_CONFIG_FILE and its certificates are checked for changes. */
   reloadCheckMs?: number;
+  /**
+   * The poll schedule follows the injected clock and has no timer of its own: the caller moves
+   * the clock and calls exporter.tick() (the benchmark's accelerated hour).
+   */
+  manualSchedule?: boolean;
 }
 
 /**
@@ -75,8 +82,9 @@ export async function startExporter(config: Config, logger: Logger, opts: StartO
   if (config.collectors.includes('cdr') && config.apiVersion !== 'legacy') {
     jobs.push({ name: 'cdr', intervalSeconds: config.cdrPollIntervalSeconds, run: () => target.runCdrPoll() });
   }
-  const scheduler = new Scheduler(jobs, (job, e) => logger.error({ job, err: e }, 'poll crashed'));
-  scheduler.start();
+  const onError = (job: string, e: unknown) => logger.error({ job, err: e }, 'poll crashed');
+  const scheduler = opts.manualSchedule ? new Scheduler(jobs, onError, now) : new Scheduler(jobs, onError);
+  if (!opts.manualSchedule) scheduler.start();
   logger.info(
     { address: config.listenAddress, port, tls: web.tls, pbx: config.url, collectors: config.collectors },
     'mikopbx-exporter listening',
@@ -89,6 +97,7 @@ export async function startExporter(config: Config, logger: Logger, opts: StartO
     port,
     tls: web.tls,
     processRegistry,
+    tick: () => scheduler.tick(),
     stop() {
       stopping ??= (async () => {
         const jobsDone = scheduler.stop(2000); // stops scheduling at once

@@ -30,18 +30,22 @@ export class Scheduler {
   }
 
   start(): void {
-    this.tick();
-    this.task = cron.schedule('* * * * * *', () => this.tick(), { name: 'mikopbx-exporter-poll' });
+    void this.tick();
+    this.task = cron.schedule('* * * * * *', () => void this.tick(), { name: 'mikopbx-exporter-poll' });
   }
 
-  /** Checks which jobs are due; public so tests can drive time themselves. */
-  tick(): void {
-    if (this.stopped) return;
+  /**
+   * Starts the jobs that are due; public so tests and the benchmark can drive time themselves.
+   * Resolves when the runs it started have finished (it never rejects: errors go to onError).
+   */
+  tick(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     const t = this.now();
+    const started: Promise<void>[] = [];
     for (const job of this.jobs) {
       if (job.running || t < job.nextAt) continue;
       job.nextAt = t + job.intervalSeconds * 1000;
-      job.running = job
+      const running = job
         .run()
         .then(
           () => undefined,
@@ -50,7 +54,10 @@ export class Scheduler {
         .finally(() => {
           job.running = null;
         });
+      job.running = running;
+      started.push(running);
     }
+    return Promise.all(started).then(() => undefined);
   }
 
   /** Stops scheduling and waits (bounded) for running jobs. */

@@ -1,0 +1,235 @@
+// `npm run bench`: the exporter against a simulated 5,000-extension MikoPBX, one table of figures.
+// BENCH_SMOKE=1 runs every phase at a tiny scale in a few seconds (the test suite does, so this
+// script cannot rot). Method and latest figures: docs/performance.md.
+import os from 'node:os';
+import { ExporterProcess } from './exporter-process.ts';
+import { loadTest, type LoadResult } from './load.ts';
+import { findNginx, startNginx } from './nginx.ts';
+import { BenchPbx, type PbxScale } from './pbx.ts';
+import type { StepResult } from './protocol.ts';
+import { closeScrapeAgent, scrape } from './scrape.ts';
+import { seriesCount } from './series.ts';
+import { int, kb, mb, ms, renderTable, type Row } from './table.ts';
+import { median, quantile } from './util.ts';
+
+const SMOKE = process.env.BENCH_SMOKE === '1';
+
+const SCALE: PbxScale & { warmupMinutes: number; runMinutes: number; loadSeconds: number; connections: number; cdrRounds: number; smallPbx: number } = SMOKE
+  ? { extensions: 50, providers: 4, activeCalls: 10, callsPerSecond: 2, warmupMinutes: 2, runMinutes: 4, loadSeconds: 0.5, connections: 4, cdrRounds: 2, smallPbx: 20 }
+  : { extensions: 5000, providers: 200, activeCalls: 500, callsPerSecond: 50, warmupMinutes: 10, runMinutes: 60, loadSeconds: 8, connections: 8, cdrRounds: 5, smallPbx: 500 };
+
+const STATUS_PATHS = ['/pbxcore/api/v3/sip-providers:getStatuses', '/pbxcore/api/v3/pbx-status:getActiveChannels', '/pbxcore/api/v3/sip:getStatuses'];
+
+const say = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
+
+interface Schedule {
+  statusPollCpuMs: number[];
+  scrapeMs: number[];
+  rssBytes: number[];
+  /** API requests sent to the PBX, and over how many minutes. */
+  requests: number;
+  requestsPerMinuteMax: number;
+  minutes: number;
+}
+
+/**
+ * Runs the exporter's own schedule (default intervals) for `minutes` of PBX time, one second at a
+ * time, with two Prometheus replicas scraping every 15 s. Records the CPU time of every tick
+ * that ran a status poll alone, the RSS every minute, and the requests the PBX received.
+ */
+async function runSchedule(pbx: BenchPbx, exporter: ExporterProcess, metricsUrl: string, minutes: number): Promise<Schedule> {
+  const out: Schedule = { statusPollCpuMs: [], scrapeMs: [], rssBytes: [], requests: 0, requestsPerMinuteMax: 0, minutes };
+  const perMinute: number[] = [];
+  let minuteRequests = 0;
+  for (let s = 1; s <= minutes * 60; s++) {
+    pbx.second();
+    const before = pbx.sim.requests.length;
+    const step: StepResult = await exporter.step('tick', pbx.clock);
+    pbx.advanceTo(step.clock);
+    const sent = pbx.sim.requests.slice(before);
+    minuteRequests += sent.length;
+    if (sent.length > 0 && sent.every((r) => STATUS_PATHS.includes(r.path))) out.statusPollCpuMs.push(step.cpuMs);
+    if (s % 15 === 0) for (let replica = 0; replica < 2; replica++) out.scrapeMs.push((await scrape(metricsUrl, true)).ms);
+    if (s % 60 === 0) {
+      perMinute.push(minuteRequests);
+      minuteRequests = 0;
+      out.rssBytes.push(await exporter.rss());
+    }
+  }
+  out.requests = perMinute.reduce((a, b) => a + b, 0);
+  out.requestsPerMinuteMax = Math.max(...perMinute);
+  return out;
+}
+
+/** CPU time per CDR leg: `rounds` minutes of calls, each read by one CDR poll. */
+async function cdrIngest(pbx: BenchPbx, exporter: ExporterProcess, rounds: number): Promise<{ usPerLeg: number; legsPerMinute: number }> {
+  let cpu = 0;
+  let legs = 0;
+  for (let r = 0; r < rounds; r++) {
+    for (let s = 0; s < 60; s++) pbx.second();
+    const step = await exporter.step('cdr-poll', pbx.clock);
+    pbx.advanceTo(step.clock);
+    cpu += step.cpuMs;
+    legs += step.legs;
+  }
+  return { usPerLeg: legs > 0 ? (cpu * 1000) / legs : NaN, legsPerMinute: legs / rounds };
+}
+
+interface ServerFigures {
+  gzip: LoadResult;
+  plain: LoadResult;
+}
+
+async function loadBoth(url: string, midway?: () => Promise<unknown>): Promise<ServerFigures> {
+  const opts = { url, connections: SCALE.connections, seconds: SCALE.loadSeconds, ...(midway ? { midway } : {}) };
+  return { gzip: await loadTest({ ...opts, gzip: true }), plain: await loadTest({ ...opts, gzip: false }) };
+}
+
+const latency = (r: LoadResult | undefined): string => (r ? `${ms(r.p50)} / ${ms(r.p99)}` : 'n/a (install nginx)');
+const rps = (r: LoadResult | undefined): string => (r ? `${int(r.rps)}${r.errors ? ` (${r.errors} errors)` : ''}` : 'n/a (install nginx)');
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  say(`${SMOKE ? 'SMOKE run' : 'full run'}: ${SCALE.extensions} extensions, ${SCALE.providers} trunks, ${SCALE.activeCalls} calls in progress, ${SCALE.callsPerSecond} calls/s`);
+  const pbx = await BenchPbx.start(SCALE, Math.floor(Date.now() / 1000) * 1000);
+  for (let s = 0; s < 60; s++) pbx.second(); // the call stream reaches its steady state
+  const exporter = new ExporterProcess({ PATH: process.env.PATH, MIKOPBX_URL: pbx.url, MIKOPBX_API_KEY: pbx.apiKey, BENCH_START_MS: String(pbx.clock) });
+  const metricsUrl = `http://127.0.0.1:${await exporter.port}/metrics`;
+  let nginx: Awaited<ReturnType<typeof startNginx>> | null = null;
+  try {
+    say(`warm-up: ${SCALE.warmupMinutes} min of PBX time`);
+    const warm = await runSchedule(pbx, exporter, metricsUrl, SCALE.warmupMinutes);
+    say(`accelerated run: ${SCALE.runMinutes} min of PBX time`);
+    const t0 = performance.now();
+    const run = await runSchedule(pbx, exporter, metricsUrl, SCALE.runMinutes);
+    const runRealSeconds = (performance.now() - t0) / 1000;
+    const callsInProgress = pbx.callsInProgress();
+
+    say('CDR ingest');
+    const cdr = await cdrIngest(pbx, exporter, SCALE.cdrRounds);
+    say('JSON.parse of the status bodies');
+    const parse = await exporter.send<{ cpuMs: number; bytes: number }>({ cmd: 'json-parse', paths: STATUS_PATHS });
+
+    const gz = await scrape(metricsUrl, true);
+    const plain = await scrape(metricsUrl, false);
+    const series = plain.body.toString().split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
+
+    // A status poll runs halfway through each load test of the exporter process, as one would.
+    const pollMidway = (): Promise<StepResult> => exporter.step('status-poll', pbx.clock + 30_000).then((r) => (pbx.advanceTo(r.clock), r));
+    say('load: exporter');
+    const ours = await loadBoth(metricsUrl, pollMidway);
+    say('load: prom-client registry.metrics() per scrape');
+    const naivePort = (await exporter.send<{ port: number }>({ cmd: 'naive-start' })).port;
+    const naive = await loadBoth(`http://127.0.0.1:${naivePort}/metrics`, pollMidway);
+    const nginxBinary = findNginx();
+    let limit: ServerFigures | undefined;
+    if (nginxBinary) {
+      say('load: nginx');
+      nginx = await startNginx(nginxBinary, plain.body, gz.body);
+      limit = await loadBoth(nginx.url);
+    } else {
+      say('nginx not installed (apt-get install -y nginx-light): its column is n/a');
+    }
+
+    say('series count against PBX size');
+    const sizes = [SCALE.smallPbx, SCALE.extensions];
+    const withoutDetails = [await seriesCount(sizes[0] as number, SCALE.providers, false), await seriesCount(sizes[1] as number, SCALE.providers, false)];
+    const withDetails = [await seriesCount(sizes[0] as number, SCALE.providers, true), await seriesCount(sizes[1] as number, SCALE.providers, true)];
+
+    const pollCpu = median(run.statusPollCpuMs);
+    const rssWarm = median(warm.rssBytes.slice(-3));
+    const rssEnd = median(run.rssBytes.slice(-3));
+    const growth = (rssEnd / rssWarm - 1) * 100;
+    const perMinute = run.requests / run.minutes;
+    const rows: Row[] = [
+      {
+        measure: '/metrics latency p50 / p99, gzip (ms)',
+        exporter: latency(ours.gzip),
+        promClient: latency(naive.gzip),
+        nginx: latency(limit?.gzip),
+        target: 'p99 ≤ 5',
+        met: ours.gzip.p99 <= 5,
+      },
+      { measure: '/metrics latency p50 / p99, plain (ms)', exporter: latency(ours.plain), promClient: latency(naive.plain), nginx: latency(limit?.plain) },
+      {
+        measure: `/metrics throughput, gzip (req/s, ${SCALE.connections} connections)`,
+        exporter: rps(ours.gzip),
+        promClient: rps(naive.gzip),
+        nginx: rps(limit?.gzip),
+        target: '≥ ½ nginx',
+        ...(limit ? { met: ours.gzip.rps >= limit.gzip.rps / 2 } : {}),
+      },
+      {
+        measure: '/metrics throughput, plain (req/s)',
+        exporter: rps(ours.plain),
+        promClient: rps(naive.plain),
+        nginx: rps(limit?.plain),
+        target: '≥ ½ nginx',
+        ...(limit ? { met: ours.plain.rps >= limit.plain.rps / 2 } : {}),
+      },
+      {
+        measure: 'scrape latency during the run, gzip, p50 / p99 (ms)',
+        exporter: `${ms(median(run.scrapeMs))} / ${ms(quantile(run.scrapeMs, 0.99))}`,
+        target: 'p99 ≤ 5',
+        met: quantile(run.scrapeMs, 0.99) <= 5,
+      },
+      {
+        measure: 'response size plain / gzip',
+        exporter: `${kb(plain.body.length)} / ${kb(gz.body.length)} (${int(series)} series)`,
+        target: 'gzip honoured',
+        met: gz.headers['content-encoding'] === 'gzip' && gz.body.length < plain.body.length,
+      },
+      {
+        measure: 'CPU of one status poll cycle (median) vs JSON.parse of its bodies (ms)',
+        exporter: `${ms(pollCpu)} vs ${ms(parse.cpuMs)} (${kb(parse.bytes)}): ${(pollCpu / parse.cpuMs).toFixed(1)}×`,
+        target: '≤ 3×',
+        met: pollCpu <= 3 * parse.cpuMs,
+      },
+      {
+        measure: 'CDR ingest CPU per leg (µs)',
+        exporter: `${ms(cdr.usPerLeg)} (${int(cdr.legsPerMinute)} legs/min)`,
+        target: '≤ 20',
+        met: cdr.usPerLeg <= 20,
+      },
+      { measure: 'RSS after warm-up', exporter: mb(rssWarm), target: '≤ 150 MB', met: rssWarm <= 150 * 1048576 },
+      {
+        measure: `RSS after a ${SCALE.runMinutes}-minute accelerated run (${runRealSeconds.toFixed(0)} s real)`,
+        exporter: `${mb(rssEnd)} (${growth >= 0 ? '+' : ''}${growth.toFixed(1)} %)`,
+        target: '≤ +5 %',
+        met: growth <= 5,
+      },
+      {
+        measure: 'requests to the PBX per minute, default settings (mean / max)',
+        exporter: `${perMinute.toFixed(1)} / ${run.requestsPerMinuteMax}`,
+        target: '≤ 10',
+        met: run.requestsPerMinuteMax <= 10,
+      },
+      {
+        measure: `series, PEER_DETAILS=false: ${int(sizes[0] as number)} vs ${int(sizes[1] as number)} extensions`,
+        exporter: `${int(withoutDetails[0] as number)} vs ${int(withoutDetails[1] as number)}`,
+        target: 'equal',
+        met: withoutDetails[0] === withoutDetails[1],
+      },
+      { measure: `series, PEER_DETAILS=true: ${int(sizes[0] as number)} vs ${int(sizes[1] as number)} extensions`, exporter: `${int(withDetails[0] as number)} vs ${int(withDetails[1] as number)}` },
+    ];
+    const cpus = os.cpus();
+    process.stdout.write(
+      [
+        `mikopbx-exporter benchmark${SMOKE ? ' (SMOKE scale)' : ''}: ${SCALE.extensions} extensions, ${SCALE.providers} trunks, ${callsInProgress} calls in progress, ${SCALE.callsPerSecond} calls/s into CDR`,
+        `node ${process.version}, ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, ${new Date().toISOString().slice(0, 10)}, ${((performance.now() - started) / 1000).toFixed(0)} s`,
+        '',
+        renderTable(rows, !SMOKE),
+        '',
+      ].join('\n'),
+    );
+    const problems = exporter.log.split('\n').filter((l) => l.includes('"level":"error"'));
+    if (problems.length > 0) say(`the exporter logged ${problems.length} errors, first: ${problems[0]}`);
+  } finally {
+    closeScrapeAgent();
+    await nginx?.stop();
+    await exporter.stop();
+    await pbx.close();
+  }
+}
+
+await main();
