@@ -9,8 +9,9 @@ export class ExporterProcess {
   private stderr = '';
   readonly port: Promise<number>;
 
-  constructor(env: NodeJS.ProcessEnv) {
-    this.child = fork(new URL('./exporter-child.ts', import.meta.url), { env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  /** `nodeFlags`: V8/Node flags for the exporter process (the ones it is deployed with). */
+  constructor(env: NodeJS.ProcessEnv, nodeFlags: string[] = []) {
+    this.child = fork(new URL('./exporter-child.ts', import.meta.url), { env, execArgv: nodeFlags, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     this.child.stderr?.on('data', (b: Buffer) => {
       this.stderr = (this.stderr + b.toString()).slice(-20_000);
     });

@@ -16,7 +16,7 @@ const SMOKE = process.env.BENCH_SMOKE === '1';
 
 const SCALE: PbxScale & { warmupMinutes: number; runMinutes: number; loadSeconds: number; connections: number; cdrRounds: number; smallPbx: number } = SMOKE
   ? { extensions: 50, providers: 4, activeCalls: 10, callsPerSecond: 2, warmupMinutes: 2, runMinutes: 4, loadSeconds: 0.5, connections: 4, cdrRounds: 2, smallPbx: 20 }
-  : { extensions: 5000, providers: 200, activeCalls: 500, callsPerSecond: 50, warmupMinutes: 10, runMinutes: 60, loadSeconds: 8, connections: 8, cdrRounds: 5, smallPbx: 500 };
+  : { extensions: 5000, providers: 200, activeCalls: 500, callsPerSecond: 50, warmupMinutes: 10, runMinutes: 60, loadSeconds: 4, connections: 8, cdrRounds: 5, smallPbx: 500 };
 
 const STATUS_PATHS = ['/pbxcore/api/v3/sip-providers:getStatuses', '/pbxcore/api/v3/pbx-status:getActiveChannels', '/pbxcore/api/v3/sip:getStatuses'];
 
@@ -76,13 +76,22 @@ async function cdrIngest(pbx: BenchPbx, exporter: ExporterProcess, rounds: numbe
 }
 
 interface ServerFigures {
+  /** One connection, scrapes back to back: the latency of a scrape itself. */
+  latencyGzip: LoadResult;
+  latencyPlain: LoadResult;
+  /** Several connections: how many scrapes a second the server can answer. */
   gzip: LoadResult;
   plain: LoadResult;
 }
 
-async function loadBoth(url: string, midway?: () => Promise<unknown>): Promise<ServerFigures> {
-  const opts = { url, connections: SCALE.connections, seconds: SCALE.loadSeconds, ...(midway ? { midway } : {}) };
-  return { gzip: await loadTest({ ...opts, gzip: true }), plain: await loadTest({ ...opts, gzip: false }) };
+async function loadAll(url: string, midway?: () => Promise<unknown>): Promise<ServerFigures> {
+  const opts = { url, seconds: SCALE.loadSeconds, ...(midway ? { midway } : {}) };
+  return {
+    latencyGzip: await loadTest({ ...opts, connections: 1, gzip: true }),
+    latencyPlain: await loadTest({ ...opts, connections: 1, gzip: false }),
+    gzip: await loadTest({ ...opts, connections: SCALE.connections, gzip: true }),
+    plain: await loadTest({ ...opts, connections: SCALE.connections, gzip: false }),
+  };
 }
 
 const latency = (r: LoadResult | undefined): string => (r ? `${ms(r.p50)} / ${ms(r.p99)}` : 'n/a (install nginx)');
@@ -90,10 +99,15 @@ const rps = (r: LoadResult | undefined): string => (r ? `${int(r.rps)}${r.errors
 
 async function main(): Promise<void> {
   const started = performance.now();
+  const loadBefore = os.loadavg().map((l) => l.toFixed(1)).join(' ');
   say(`${SMOKE ? 'SMOKE run' : 'full run'}: ${SCALE.extensions} extensions, ${SCALE.providers} trunks, ${SCALE.activeCalls} calls in progress, ${SCALE.callsPerSecond} calls/s`);
   const pbx = await BenchPbx.start(SCALE, Math.floor(Date.now() / 1000) * 1000);
   for (let s = 0; s < 60; s++) pbx.second(); // the call stream reaches its steady state
-  const exporter = new ExporterProcess({ PATH: process.env.PATH, MIKOPBX_URL: pbx.url, MIKOPBX_API_KEY: pbx.apiKey, BENCH_START_MS: String(pbx.clock) });
+  const exporter = new ExporterProcess(
+    { PATH: process.env.PATH, MIKOPBX_URL: pbx.url, MIKOPBX_API_KEY: pbx.apiKey, BENCH_START_MS: String(pbx.clock) },
+    // The flags the Docker image and `npm start` run the exporter with.
+    (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=8').split(' ').filter(Boolean),
+  );
   const metricsUrl = `http://127.0.0.1:${await exporter.port}/metrics`;
   let nginx: Awaited<ReturnType<typeof startNginx>> | null = null;
   try {
@@ -117,16 +131,16 @@ async function main(): Promise<void> {
     // A status poll runs halfway through each load test of the exporter process, as one would.
     const pollMidway = (): Promise<StepResult> => exporter.step('status-poll', pbx.clock + 30_000).then((r) => (pbx.advanceTo(r.clock), r));
     say('load: exporter');
-    const ours = await loadBoth(metricsUrl, pollMidway);
+    const ours = await loadAll(metricsUrl, pollMidway);
     say('load: prom-client registry.metrics() per scrape');
     const naivePort = (await exporter.send<{ port: number }>({ cmd: 'naive-start' })).port;
-    const naive = await loadBoth(`http://127.0.0.1:${naivePort}/metrics`, pollMidway);
+    const naive = await loadAll(`http://127.0.0.1:${naivePort}/metrics`, pollMidway);
     const nginxBinary = findNginx();
     let limit: ServerFigures | undefined;
     if (nginxBinary) {
       say('load: nginx');
       nginx = await startNginx(nginxBinary, plain.body, gz.body);
-      limit = await loadBoth(nginx.url);
+      limit = await loadAll(nginx.url);
     } else {
       say('nginx not installed (apt-get install -y nginx-light): its column is n/a');
     }
@@ -143,14 +157,19 @@ async function main(): Promise<void> {
     const perMinute = run.requests / run.minutes;
     const rows: Row[] = [
       {
-        measure: '/metrics latency p50 / p99, gzip (ms)',
-        exporter: latency(ours.gzip),
-        promClient: latency(naive.gzip),
-        nginx: latency(limit?.gzip),
+        measure: '/metrics latency p50 / p99, gzip (ms, 1 connection)',
+        exporter: latency(ours.latencyGzip),
+        promClient: latency(naive.latencyGzip),
+        nginx: latency(limit?.latencyGzip),
         target: 'p99 ≤ 5',
-        met: ours.gzip.p99 <= 5,
+        met: ours.latencyGzip.p99 <= 5,
       },
-      { measure: '/metrics latency p50 / p99, plain (ms)', exporter: latency(ours.plain), promClient: latency(naive.plain), nginx: latency(limit?.plain) },
+      {
+        measure: '/metrics latency p50 / p99, plain (ms, 1 connection)',
+        exporter: latency(ours.latencyPlain),
+        promClient: latency(naive.latencyPlain),
+        nginx: latency(limit?.latencyPlain),
+      },
       {
         measure: `/metrics throughput, gzip (req/s, ${SCALE.connections} connections)`,
         exporter: rps(ours.gzip),
@@ -213,10 +232,11 @@ async function main(): Promise<void> {
       { measure: `series, PEER_DETAILS=true: ${int(sizes[0] as number)} vs ${int(sizes[1] as number)} extensions`, exporter: `${int(withDetails[0] as number)} vs ${int(withDetails[1] as number)}` },
     ];
     const cpus = os.cpus();
+    const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
     process.stdout.write(
       [
         `mikopbx-exporter benchmark${SMOKE ? ' (SMOKE scale)' : ''}: ${SCALE.extensions} extensions, ${SCALE.providers} trunks, ${callsInProgress} calls in progress, ${SCALE.callsPerSecond} calls/s into CDR`,
-        `node ${process.version}, ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, ${new Date().toISOString().slice(0, 10)}, ${((performance.now() - started) / 1000).toFixed(0)} s`,
+        `node ${process.version}, ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, load average before ${loadBefore}, after ${load}; ${new Date().toISOString().slice(0, 10)}, ${((performance.now() - started) / 1000).toFixed(0)} s`,
         '',
         renderTable(rows, !SMOKE),
         '',

@@ -14,6 +14,9 @@ export async function seriesCount(extensions: number, providers: number, peerDet
   const { createLogger } = await distModule<typeof LogModule>('log.js');
   const { PbxTarget } = await distModule<typeof TargetModule>('target.js');
   const sim = await startSimulator({ extensions, providers, activeCalls: 20, historyCalls: 0, rateLimit: false });
+  // The simulator seeds trunks after extensions from one random stream, so which trunks report an
+  // RTT would differ with the extension count; the same trunks on both sides isolate extensions.
+  for (const p of sim.model.listProviders()) sim.model.updateProvider(p.id, { rtt: 20 });
   const config = loadConfig({ MIKOPBX_URL: sim.url, MIKOPBX_API_KEY: sim.apiKey, PEER_DETAILS: String(peerDetails) });
   const target = new PbxTarget({ config, logger: createLogger({ level: 'silent' }) });
   try {

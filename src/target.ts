@@ -73,6 +73,7 @@ export class PbxTarget {
   private cdrRunning: Promise<void> | null = null;
   private rendered: RenderedExposition = NOTHING_RENDERED;
   private renderSeq = 0;
+  private readonly renderListeners: ((exposition: RenderedExposition) => void)[] = [];
 
   constructor(private readonly opts: TargetOptions) {
     const { config } = opts;
@@ -137,6 +138,11 @@ export class PbxTarget {
   /** The last rendered exposition as text and bytes; replaced (never changed) by each render. */
   exposition(): RenderedExposition {
     return this.rendered;
+  }
+
+  /** Calls listener with each new exposition, right after its render (e.g. to compress it ahead). */
+  onRender(listener: (exposition: RenderedExposition) => void): void {
+    this.renderListeners.push(listener);
   }
 
   /** Resolves the API adapter; concurrent callers (status and cdr polls) share one detection. */
@@ -318,7 +324,9 @@ export class PbxTarget {
     this.health.requestBudgetRemaining.set(this.transport.budget.remaining());
     const seq = ++this.renderSeq;
     const bytes = await renderExposition(this.registry);
-    if (seq === this.renderSeq) this.rendered = new RenderedExposition(bytes);
+    if (seq !== this.renderSeq) return; // a later render overtook this one
+    this.rendered = new RenderedExposition(bytes);
+    for (const listener of this.renderListeners) listener(this.rendered);
   }
 
   close(): void {

@@ -15,21 +15,30 @@ function entries(v: unknown, path: string): Array<[string, unknown]> {
 export function parseExtensionStatuses(data: unknown): Extension[] {
   const out: Extension[] = [];
   for (const [key, raw] of entries(data, 'data')) {
-    const path = `data[${JSON.stringify(key)}]`;
-    const e = expectObject(raw, path);
-    const number = e.extension !== undefined ? expectId(e.extension, `${path}.extension`) : key;
-    const rttMs = optionalNumber(e.rtt, `${path}.rtt`);
-    const devices = e.devices === undefined || e.devices === null ? null : expectArray(e.devices, `${path}.devices`).length;
-    out.push({
-      number,
-      name: optionalString(e.callerid, `${path}.callerid`),
-      status: v3PeerStatus(expectString(e.status, `${path}.status`)),
-      correctableByLiveChannel: false,
-      rttSeconds: rttMs === null ? null : rttMs / 1000,
-      devices,
-    });
+    try {
+      out.push(parseExtension(key, raw));
+    } catch (e) {
+      // Paths are built only for the entry that is wrong, not for each of thousands of good ones.
+      if (e instanceof ShapeError) throw new ShapeError(`data[${JSON.stringify(key)}]${e.path}`, e.message.slice(e.path.length + 2));
+      throw e;
+    }
   }
   return out;
+}
+
+function parseExtension(key: string, raw: unknown): Extension {
+  const e = expectObject(raw, '');
+  const number = e.extension !== undefined ? expectId(e.extension, '.extension') : key;
+  const rttMs = optionalNumber(e.rtt, '.rtt');
+  const devices = e.devices === undefined || e.devices === null ? null : expectArray(e.devices, '.devices').length;
+  return {
+    number,
+    name: optionalString(e.callerid, '.callerid'),
+    status: v3PeerStatus(expectString(e.status, '.status')),
+    correctableByLiveChannel: false,
+    rttSeconds: rttMs === null ? null : rttMs / 1000,
+    devices,
+  };
 }
 
 function parseProvider(raw: unknown, path: string, group: ProviderProtocol): Provider {

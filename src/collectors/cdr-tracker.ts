@@ -85,9 +85,16 @@ export class CdrTracker<M> {
   }
 }
 
-/** Linkedids counted recently, bounded by count and age (insertion order is age order). */
+/**
+ * Linkedids counted recently, bounded by count and age. Ages are kept in a queue beside the map:
+ * evicting the oldest from the front of a Map would walk over every entry deleted before it
+ * (deleted Map slots stay until the table is rebuilt), which at tens of calls a second made each
+ * add cost thousands of steps.
+ */
 class RecentCalls<M> {
   private readonly map = new Map<string, { at: number; value: M }>();
+  private readonly queue: { linkedid: string; at: number }[] = [];
+  private head = 0;
 
   constructor(
     private readonly max: number,
@@ -105,11 +112,18 @@ class RecentCalls<M> {
 
   add(linkedid: string, value: M): void {
     const at = this.now();
-    this.map.delete(linkedid);
     this.map.set(linkedid, { at, value });
-    for (const [id, e] of this.map) {
-      if (this.map.size <= this.max && e.at > at - this.maxAgeMs) break;
-      this.map.delete(id);
+    this.queue.push({ linkedid, at });
+    while (this.head < this.queue.length) {
+      const oldest = this.queue[this.head] as { linkedid: string; at: number };
+      if (this.map.size <= this.max && oldest.at > at - this.maxAgeMs) break;
+      this.head += 1;
+      // A linkedid added again later has a newer queue entry: only its newest one evicts it.
+      if (this.map.get(oldest.linkedid)?.at === oldest.at) this.map.delete(oldest.linkedid);
+    }
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
     }
   }
 }

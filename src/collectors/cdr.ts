@@ -52,6 +52,8 @@ export class CdrCollector implements Collector {
   private readonly opts: Required<Omit<CdrCollectorOptions, 'budgetRemaining'>> & Pick<CdrCollectorOptions, 'budgetRemaining'>;
   private pageSize: number;
   private lastRecordId = 0;
+  private legsToFlush = 0;
+  private newestLeg: CdrLeg | null = null;
   private knownProviders = new Set<string>();
   private checkCursor = false;
   private registered = true;
@@ -191,6 +193,7 @@ export class CdrCollector implements Collector {
         (legs) => this.countCall(legs, trunks),
         (leg, direction) => this.countLateLeg(leg, direction),
       );
+      this.flushLegs();
       if (!page.hasMore) break;
       const remaining = this.opts.budgetRemaining?.() ?? Infinity;
       if (pages >= this.opts.maxPagesPerRun || remaining <= this.opts.budgetReserve) {
@@ -217,12 +220,20 @@ export class CdrCollector implements Collector {
     this.countLeg(leg);
   }
 
+  /** Legs are tallied here and written to their two series once per page (flushLegs). */
   private countLeg(leg: CdrLeg): void {
-    this.records.inc();
+    this.legsToFlush += 1;
     if (leg.id > this.lastRecordId) {
       this.lastRecordId = leg.id;
-      this.lastRecord.set(legEnd(leg));
+      this.newestLeg = leg;
     }
+  }
+
+  private flushLegs(): void {
+    if (this.legsToFlush > 0) this.records.inc(this.legsToFlush);
+    if (this.newestLeg) this.lastRecord.set(legEnd(this.newestLeg));
+    this.legsToFlush = 0;
+    this.newestLeg = null;
   }
 
   /** Zero series for every known provider; drop those of a deleted one. */

@@ -21,20 +21,29 @@ interface ProcessPart {
  * The /metrics body as chunks to write: the target's exposition, rendered once per completed poll,
  * followed by the exporter's own process metrics, rendered at most once per processMaxAgeMs.
  * Scrapes allocate nothing big: the target's bytes are written as they are, and compressed once
- * per render, by the first scrape that asks for gzip; later ones reuse that.
+ * per render. Once a client has asked for gzip (Prometheus always does), each new render is
+ * compressed as soon as it is announced (rendered()), so scrapes find it ready instead of
+ * waiting for it.
  */
 export class MetricsBody {
   private process: ProcessPart | null = null;
   private processRendering: Promise<ProcessPart> | null = null;
   private compressed: { source: RenderedExposition; part: Promise<OpenDeflate> } | null = null;
+  private gzipAsked = false;
   private readonly now: () => number;
 
   constructor(private readonly opts: MetricsBodyOptions) {
     this.now = opts.now ?? Date.now;
   }
 
+  /** A new render is out: compress it ahead of the next gzip scrape, if there are gzip scrapers. */
+  rendered(exposition: RenderedExposition): void {
+    if (this.gzipAsked) void this.targetDeflated(exposition).catch(() => undefined);
+  }
+
   /** Chunks of the answer; with gzip, one gzip member (see gzip-splice.ts). */
   async chunks(gzip: boolean): Promise<Buffer[]> {
+    this.gzipAsked ||= gzip;
     const target = this.opts.exposition();
     const [proc, head] = await Promise.all([this.processPart(), gzip ? this.targetDeflated(target) : null]);
     if (!head) return [target.bytes, proc.bytes];

@@ -41,6 +41,7 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
     ...(opts.processMaxAgeMs !== undefined ? { processMaxAgeMs: opts.processMaxAgeMs } : {}),
     ...(opts.now ? { now: opts.now } : {}),
   });
+  target.onRender((exposition) => body.rendered(exposition));
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     for (const [name, value] of Object.entries(opts.headers?.() ?? {})) res.setHeader(name, value);

@@ -76,11 +76,11 @@ describe('Dockerfile', () => {
     expect(Number(runtime.user!.split(':')[0])).toBeGreaterThan(0);
   });
 
-  it('sets NODE_ENV=production, WORKDIR, EXPOSE 10745 and CMD node dist/main.js', () => {
+  it('sets NODE_ENV=production, WORKDIR, EXPOSE 10745 and CMD node (with a small young generation) dist/main.js', () => {
     expect(runtime.env.NODE_ENV).toBe('production');
     expect(runtime.workdir).toMatch(/^\//);
     expect(runtime.expose).toEqual(['10745']);
-    expect(runtime.cmd).toEqual(['node', 'dist/main.js']);
+    expect(runtime.cmd).toEqual(['node', '--max-semi-space-size=8', 'dist/main.js']);
   });
 
   it('has OCI labels with the package version and the MIT licence', () => {

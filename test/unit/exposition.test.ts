@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import zlib from 'node:zlib';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { acceptsGzip } from '../../src/http/accept-encoding.js';
+import { crc32, deflateFinal, deflateOpen, gzipSpliced } from '../../src/http/gzip-splice.js';
+import { renderExposition } from '../../src/metrics/exposition.js';
+import { GaugeFamily } from '../../src/metrics/gauge-family.js';
+
+const TRICKY = ['plain', 'Иван "Ваня" Петров', 'back\\slash', 'new\nline', '李小龍', ''];
+
+function registryWithEverything(): { registry: Registry; family: GaugeFamily } {
+  const registry = new Registry();
+  const registers = [registry];
+  new Gauge({ name: 'a_gauge', help: 'A gauge with a back\\slash\nand a newline in its help.', registers }).set(1.5);
+  const family = new GaugeFamily('b_family', 'Per-object series.', ['id', 'name'], registers);
+  family.replace(TRICKY.map((name, i) => [[String(i), name], i === 0 ? NaN : i === 1 ? Infinity : i === 2 ? -Infinity : i * 0.25]));
+  const counter = new Counter({ name: 'c_total', help: 'A counter.', labelNames: ['k'], registers });
+  for (const k of TRICKY) counter.inc({ k }, 2);
+  const histogram = new Histogram({ name: 'd_seconds', help: 'A histogram.', labelNames: ['direction'], buckets: [1, 5], registers });
+  histogram.observe({ direction: 'inbound' }, 3);
+  new GaugeFamily('e_empty', 'A family without series.', ['id'], registers);
+  new GaugeFamily('f_unlabelled', 'A family without labels.', [], registers).replace([[[], 7]]);
+  return { registry, family };
+}
+
+describe('renderExposition and GaugeFamily', () => {
+  it('render exactly the bytes prom-client renders for the same registry', async () => {
+    const { registry } = registryWithEverything();
+    const ours = await renderExposition(registry);
+    expect(ours.toString('utf8')).toBe(await registry.metrics());
+  });
+
+  it('replace() replaces every series, and prom-client sees the family through get()', async () => {
+    const { registry, family } = registryWithEverything();
+    family.replace([[['9', 'only one'], 1]]);
+    const text = (await renderExposition(registry)).toString();
+    expect(text).toContain('b_family{id="9",name="only one"} 1\n');
+    expect(text).not.toContain('b_family{id="0"');
+    expect(text).toBe(await registry.metrics());
+    expect((await family.get()).values).toEqual([{ value: 1, labels: { id: '9', name: 'only one' } }]);
+    registry.resetMetrics();
+    expect((await renderExposition(registry)).toString()).toContain('# TYPE b_family gauge\n\n');
+  });
+
+  it('refuses a row with the wrong number of label values', () => {
+    const family = new GaugeFamily('x', 'x', ['a', 'b'], []);
+    expect(() => family.replace([[['only a'], 1]])).toThrow(/1 label values for 2 label names/);
+  });
+});
+
+describe('gzip splicing', () => {
+  it('the table CRC-32 fallback agrees with zlib', async () => {
+    const data = randomBytes(10_000);
+    const { crc } = await deflateOpen(data);
+    expect(crc).toBe(zlib.crc32(data));
+    expect(crc32(data.subarray(5000), crc32(data.subarray(0, 5000)))).toBe(zlib.crc32(data));
+  });
+
+  it('a spliced member decodes to head then tail, also with empty parts', async () => {
+    for (const [head, tail] of [
+      [Buffer.from('# HELP a\n'.repeat(1000)), Buffer.from('process 1\n')],
+      [Buffer.alloc(0), Buffer.from('process 1\n')],
+      [Buffer.from('target\n'), Buffer.alloc(0)],
+      [Buffer.alloc(0), Buffer.alloc(0)],
+    ] as const) {
+      const member = Buffer.concat(gzipSpliced(await deflateOpen(head), tail, deflateFinal(tail)));
+      expect(zlib.gunzipSync(member).equals(Buffer.concat([head, tail]))).toBe(true);
+    }
+  });
+});
+
+describe('acceptsGzip', () => {
+  it.each([
+    ['gzip', true],
+    ['gzip, deflate, br', true],
+    ['br;q=1.0, gzip;q=0.8, *;q=0.1', true],
+    ['x-gzip', true],
+    ['*', true],
+    ['GZIP', true],
+    ['gzip;q=0', false],
+    ['gzip;q=0, *', false],
+    ['*;q=0', false],
+    ['identity', false],
+    ['br, deflate', false],
+    ['', false],
+  ])('%j → %s', (header, expected) => {
+    expect(acceptsGzip(header)).toBe(expected);
+  });
+
+  it('no header means no gzip; repeated headers are read together', () => {
+    expect(acceptsGzip(undefined)).toBe(false);
+    expect(acceptsGzip(['br', 'gzip'])).toBe(true);
+  });
+});
