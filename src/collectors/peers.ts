@@ -1,6 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
 import { PEER_STATUSES, type Extension, type PeerStatus } from '../api/types.js';
-import { GaugeFamily, type SeriesRow } from '../metrics/gauge-family.js';
+import { GaugeFamily, type SeriesRow } from '../metrics/series-family.js';
 import type { CollectContext, Collector } from './collector.js';
 
 export interface PeersOptions {

@@ -1,7 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import { isRegisteredState } from '../api/mapping.js';
 import { PROVIDER_STATES, type Provider, type ProviderState } from '../api/types.js';
-import { GaugeFamily, type SeriesRow } from '../metrics/gauge-family.js';
+import { GaugeFamily, type SeriesRow } from '../metrics/series-family.js';
 import type { CollectContext, Collector } from './collector.js';
 
 /** SIP and IAX providers (trunks): registration state as a state set, plus aggregates. */

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { acceptsGzip } from '../../src/http/accept-encoding.js';
 import { crc32, deflateFinal, deflateOpen, gzipSpliced } from '../../src/http/gzip-splice.js';
 import { renderExposition } from '../../src/metrics/exposition.js';
-import { GaugeFamily } from '../../src/metrics/gauge-family.js';
+import { CounterFamily, GaugeFamily } from '../../src/metrics/series-family.js';
 
 const TRICKY = ['plain', 'Иван "Ваня" Петров', 'back\\slash', 'new\nline', '李小龍', ''];
 
@@ -41,6 +41,27 @@ describe('renderExposition and GaugeFamily', () => {
     expect((await family.get()).values).toEqual([{ value: 1, labels: { id: '9', name: 'only one' } }]);
     registry.resetMetrics();
     expect((await renderExposition(registry)).toString()).toContain('# TYPE b_family gauge\n\n');
+  });
+
+  it('a CounterFamily renders as a prom-client Counter fed the same increments and removals', async () => {
+    const ours = new Registry();
+    const theirs = new Registry();
+    const family = new CounterFamily('calls_total', 'Calls.', ['provider', 'disposition'], [ours]);
+    const counter = new Counter({ name: 'calls_total', help: 'Calls.', labelNames: ['provider', 'disposition'], registers: [theirs] });
+    const ops: [string, string, number][] = [['SIP-1', 'answered', 0], ['SIP-2', 'busy', 0], ['SIP-1', 'answered', 1], ['IAX-"q"', 'failed', 2], ['SIP-2', 'busy', 1]];
+    for (const [provider, disposition, by] of ops) {
+      family.inc([provider, disposition], by);
+      counter.inc({ provider, disposition }, by);
+    }
+    family.remove(['SIP-2', 'busy']);
+    counter.remove({ provider: 'SIP-2', disposition: 'busy' });
+    family.inc(['SIP-2', 'busy'], 0);
+    counter.inc({ provider: 'SIP-2', disposition: 'busy' }, 0);
+    const text = (await renderExposition(ours)).toString();
+    expect(text).toBe(await theirs.metrics());
+    expect(text).toBe(await ours.metrics());
+    family.inc(['SIP-1', 'answered']); // a change after a render is rendered again
+    expect((await renderExposition(ours)).toString()).toContain('calls_total{provider="SIP-1",disposition="answered"} 2\n');
   });
 
   it('refuses a row with the wrong number of label values', () => {
