@@ -15,7 +15,7 @@ import { median, quantile } from './util.ts';
 const SMOKE = process.env.BENCH_SMOKE === '1';
 
 const SCALE: PbxScale & { warmupMinutes: number; runMinutes: number; loadSeconds: number; connections: number; cdrRounds: number; smallPbx: number } = SMOKE
-  ? { extensions: 50, providers: 4, activeCalls: 10, callsPerSecond: 2, warmupMinutes: 2, runMinutes: 4, loadSeconds: 0.5, connections: 4, cdrRounds: 2, smallPbx: 20 }
+  ? { extensions: 50, providers: 4, activeCalls: 10, callsPerSecond: 2, warmupMinutes: 1, runMinutes: 2, loadSeconds: 0.25, connections: 4, cdrRounds: 1, smallPbx: 20 }
   : { extensions: 5000, providers: 200, activeCalls: 500, callsPerSecond: 50, warmupMinutes: 10, runMinutes: 60, loadSeconds: 4, connections: 8, cdrRounds: 5, smallPbx: 500 };
 
 const STATUS_PATHS = ['/pbxcore/api/v3/sip-providers:getStatuses', '/pbxcore/api/v3/pbx-status:getActiveChannels', '/pbxcore/api/v3/sip:getStatuses'];
