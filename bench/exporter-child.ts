@@ -69,6 +69,13 @@ async function handle(cmd: ChildCommand): Promise<unknown> {
       return jsonParseCost(config.url, config.apiKey ?? '', cmd.paths);
     case 'memory':
       return process.memoryUsage();
+    case 'heap-after-gc': {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (!gc) return NaN;
+      gc();
+      gc();
+      return process.memoryUsage().heapUsed;
+    }
     case 'naive-start':
       naive ??= await startNaiveServer([target.registry, createProcessRegistry()]);
       return { port: naive.port };

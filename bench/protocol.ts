@@ -7,6 +7,8 @@ export type ChildCommand =
   | { cmd: 'cdr-poll'; clock: number }
   | { cmd: 'json-parse'; paths: string[] }
   | { cmd: 'memory' }
+  /** Heap in use after a full collection (needs --expose-gc): what is really kept, without GC timing. */
+  | { cmd: 'heap-after-gc' }
   | { cmd: 'naive-start' }
   | { cmd: 'stop' };
 

@@ -20,12 +20,17 @@ const SCALE: PbxScale & { warmupMinutes: number; runMinutes: number; loadSeconds
 
 const STATUS_PATHS = ['/pbxcore/api/v3/sip-providers:getStatuses', '/pbxcore/api/v3/pbx-status:getActiveChannels', '/pbxcore/api/v3/sip:getStatuses'];
 
+/** Where in each 15 s the two Prometheus replicas scrape (the polls run at second 0). */
+const REPLICA_PHASES = [4, 11];
+
 const say = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
 
 interface Schedule {
   statusPollCpuMs: number[];
   scrapeMs: number[];
   rssBytes: number[];
+  /** Heap in use after a full GC at the end (taken after the last RSS sample). */
+  heapAfterGc: number;
   /** API requests sent to the PBX, and over how many minutes. */
   requests: number;
   requestsPerMinuteMax: number;
@@ -34,11 +39,11 @@ interface Schedule {
 
 /**
  * Runs the exporter's own schedule (default intervals) for `minutes` of PBX time, one second at a
- * time, with two Prometheus replicas scraping every 15 s. Records the CPU time of every tick
+ * time, with two Prometheus replicas scraping every 15 s (at seconds 4 and 11 of each 15). Records the CPU time of every tick
  * that ran a status poll alone, the RSS every minute, and the requests the PBX received.
  */
 async function runSchedule(pbx: BenchPbx, exporter: ExporterProcess, metricsUrl: string, minutes: number): Promise<Schedule> {
-  const out: Schedule = { statusPollCpuMs: [], scrapeMs: [], rssBytes: [], requests: 0, requestsPerMinuteMax: 0, minutes };
+  const out: Schedule = { statusPollCpuMs: [], scrapeMs: [], rssBytes: [], heapAfterGc: NaN, requests: 0, requestsPerMinuteMax: 0, minutes };
   const perMinute: number[] = [];
   let minuteRequests = 0;
   for (let s = 1; s <= minutes * 60; s++) {
@@ -49,13 +54,15 @@ async function runSchedule(pbx: BenchPbx, exporter: ExporterProcess, metricsUrl:
     const sent = pbx.sim.requests.slice(before);
     minuteRequests += sent.length;
     if (sent.length > 0 && sent.every((r) => STATUS_PATHS.includes(r.path))) out.statusPollCpuMs.push(step.cpuMs);
-    if (s % 15 === 0) for (let replica = 0; replica < 2; replica++) out.scrapeMs.push((await scrape(metricsUrl, true)).ms);
+    // Prometheus scrapes on its own phase, not in step with the exporter's polls.
+    for (const phase of REPLICA_PHASES) if (s % 15 === phase) out.scrapeMs.push((await scrape(metricsUrl, true)).ms);
     if (s % 60 === 0) {
       perMinute.push(minuteRequests);
       minuteRequests = 0;
       out.rssBytes.push(await exporter.rss());
     }
   }
+  out.heapAfterGc = await exporter.send<number>({ cmd: 'heap-after-gc' });
   out.requests = perMinute.reduce((a, b) => a + b, 0);
   out.requestsPerMinuteMax = Math.max(...perMinute);
   return out;
@@ -105,8 +112,8 @@ async function main(): Promise<void> {
   for (let s = 0; s < 60; s++) pbx.second(); // the call stream reaches its steady state
   const exporter = new ExporterProcess(
     { PATH: process.env.PATH, MIKOPBX_URL: pbx.url, MIKOPBX_API_KEY: pbx.apiKey, BENCH_START_MS: String(pbx.clock) },
-    // The flags the Docker image and `npm start` run the exporter with.
-    (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=8').split(' ').filter(Boolean),
+    // The flags the Docker image and `npm start` run the exporter with, and gc() for the leak check.
+    [...(process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=8').split(' ').filter(Boolean), '--expose-gc'],
   );
   const metricsUrl = `http://127.0.0.1:${await exporter.port}/metrics`;
   let nginx: Awaited<ReturnType<typeof startNginx>> | null = null;
@@ -154,6 +161,7 @@ async function main(): Promise<void> {
     const rssWarm = median(warm.rssBytes.slice(-3));
     const rssEnd = median(run.rssBytes.slice(-3));
     const growth = (rssEnd / rssWarm - 1) * 100;
+    const heapGrowth = (run.heapAfterGc / warm.heapAfterGc - 1) * 100;
     const perMinute = run.requests / run.minutes;
     const rows: Row[] = [
       {
@@ -216,6 +224,10 @@ async function main(): Promise<void> {
         exporter: `${mb(rssEnd)} (${growth >= 0 ? '+' : ''}${growth.toFixed(1)} %)`,
         target: '≤ +5 %',
         met: growth <= 5,
+      },
+      {
+        measure: 'heap in use after a full GC, end of warm-up → end of run',
+        exporter: `${mb(warm.heapAfterGc)} → ${mb(run.heapAfterGc)} (${heapGrowth >= 0 ? '+' : ''}${heapGrowth.toFixed(1)} %)`,
       },
       {
         measure: 'requests to the PBX per minute, default settings (mean / max)',

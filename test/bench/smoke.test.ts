@@ -18,6 +18,7 @@ const ROWS = [
   'CDR ingest CPU per leg',
   'RSS after warm-up',
   'RSS after a',
+  'heap in use after a full GC',
   'requests to the PBX per minute',
   'series, PEER_DETAILS=false',
   'series, PEER_DETAILS=true',
