@@ -64,6 +64,21 @@ describe('renderExposition and GaugeFamily', () => {
     expect((await renderExposition(ours)).toString()).toContain('calls_total{provider="SIP-1",disposition="answered"} 2\n');
   });
 
+  it('replace() with the same rows keeps the bytes already written; any change writes them again', () => {
+    const family = new GaugeFamily('up', 'Up.', ['extension'], []);
+    family.replace([[['201'], 1], [['202'], 0]]);
+    const first = family.bytes();
+    family.replace([[['201'], 1], [['202'], 0]]);
+    expect(family.bytes()).toBe(first);
+    for (const rows of [[[['201'], 1], [['202'], 1]], [[['201'], 1], [['203'], 1]], [[['201'], 1]], [[['201'], NaN]]] as [string[], number][][]) {
+      const before = family.bytes();
+      family.replace(rows);
+      expect(family.bytes()).not.toBe(before);
+    }
+    family.replace([[['201'], NaN]]);
+    expect(family.bytes().toString()).toContain('up{extension="201"} Nan');
+  });
+
   it('refuses a row with the wrong number of label values', () => {
     const family = new GaugeFamily('x', 'x', ['a', 'b'], []);
     expect(() => family.replace([[['only a'], 1]])).toThrow(/1 label values for 2 label names/);
