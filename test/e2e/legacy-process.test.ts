@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LOGIN, DEFAULT_PASSWORD, startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { seriesOf } from '../helpers/exposition.js';
 import { distBuilt, startExporterProcess, waitFor, type ExporterProcess } from '../helpers/exporter-process.js';
-import { findTool, promtoolCheckMetrics } from '../helpers/tools.js';
+import { toolOrSkip, promtoolCheckMetrics } from '../helpers/tools.js';
 
 // The built exporter as a real process, configured only with a URL and web-admin credentials,
 // against the simulator in legacy mode: the same assertions as the v3 process test.
 
-const promtool = findTool('promtool');
+const promtool = toolOrSkip('promtool');
 
 async function observed(exporter: ExporterProcess) {
   const { text, samples } = await exporter.metrics();

@@ -3,13 +3,13 @@ import { createLogger } from '../../src/log.js';
 import { PbxTarget } from '../../src/target.js';
 import { DEFAULT_API_KEY, DEFAULT_LOGIN, DEFAULT_PASSWORD, startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { testConfig } from '../helpers/fixtures.js';
-import { findTool, promtoolCheckMetrics } from '../helpers/tools.js';
+import { toolOrSkip, promtoolCheckMetrics } from '../helpers/tools.js';
 
 // The legacy counterpart of test/e2e/v3.test.ts: a PbxTarget polling the simulator in legacy mode
 // must report exactly model.truth(). In-process, so that polls, session expiry and upgrades happen
 // at chosen moments.
 
-const promtool = findTool('promtool');
+const promtool = toolOrSkip('promtool');
 
 function samplesOf(text: string): Map<string, number> {
   const out = new Map<string, number>();

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_API_KEY, startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { seriesOf } from '../helpers/exposition.js';
 import { distBuilt, startExporterProcess, waitFor, type ExporterProcess } from '../helpers/exporter-process.js';
-import { findTool, promtoolCheckMetrics } from '../helpers/tools.js';
+import { toolOrSkip, promtoolCheckMetrics } from '../helpers/tools.js';
 
-const promtool = findTool('promtool');
+const promtool = toolOrSkip('promtool');
 
 /** The exporter's view, rebuilt from /metrics, in the simulator's truth() vocabulary. */
 async function observed(exporter: ExporterProcess) {

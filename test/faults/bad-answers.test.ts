@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultKind } from '../../src/simulator/index.js';
 import { FakeClock, counterSamples, httpGet, sample, seen, startHarness, type Harness } from '../helpers/harness.js';
 import { SIM_API_KEY, V3_PATHS, startSim, type Simulator } from '../helpers/sim.js';
-import { findTool, promtoolCheckPages } from '../helpers/tools.js';
+import { toolOrSkip, promtoolCheckPages } from '../helpers/tools.js';
 
 const KEY = SIM_API_KEY;
 const PASSWORD = 'legacy-Pa55word!';
@@ -126,7 +126,7 @@ describe('fault injection: bad answers end a poll cleanly and the exporter recov
     expect(page.text).toContain('HTTP 500');
   });
 
-  const promtool = findTool('promtool');
+  const promtool = toolOrSkip('promtool');
   it.skipIf(!promtool)('promtool check metrics: every /metrics page scraped during the faults is valid', () => {
     expect(seen.pages.filter((p) => p.includes('# TYPE')).length).toBeGreaterThan(20);
     expect(promtoolCheckPages(promtool as string, seen.pages, 20)).toEqual([]);

@@ -2,7 +2,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestPki, type TestPki } from '../helpers/certs.js';
 import { FakeClock, httpGet, sample, seen, startHarness, type Harness } from '../helpers/harness.js';
 import { SIM_API_KEY, startSim, tlsFront, type Simulator } from '../helpers/sim.js';
-import { findTool, promtoolCheckPages } from '../helpers/tools.js';
+import { toolOrSkip, promtoolCheckPages } from '../helpers/tools.js';
 
 const KEY = SIM_API_KEY;
 const STATUS = ['peers', 'providers', 'calls'];
@@ -89,7 +89,7 @@ describe('fault injection: a hostile network', () => {
     for (const out of [text, ...h.lines]) expect(out).not.toContain(wrong);
   });
 
-  const promtool = findTool('promtool');
+  const promtool = toolOrSkip('promtool');
   it.skipIf(!promtool)('promtool check metrics: pages scraped during network faults are valid', () => {
     expect(seen.pages.length).toBeGreaterThan(3);
     expect(promtoolCheckPages(promtool as string, seen.pages)).toEqual([]);

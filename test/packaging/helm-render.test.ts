@@ -11,7 +11,7 @@ import { parse, stringify } from 'yaml';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { ConfigMap, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
-import { findTool } from '../helpers/tools.js';
+import { toolOrSkip } from '../helpers/tools.js';
 import { chartDir, ciValuesFiles, findHelm, parseManifests, repoRoot } from './chart.js';
 import { readSuite, runTest, type Suite } from './unittest-lite.js';
 
@@ -163,7 +163,7 @@ describe.skipIf(!helm)('chart rendered with helm', () => {
     expect(rule!.metadata.labels.release).toBe('kube-prometheus-stack');
   });
 
-  const promtool = findTool('promtool');
+  const promtool = toolOrSkip('promtool');
   it.skipIf(!promtool)('renders a PrometheusRule whose groups pass promtool check rules', () => {
     const docs = template('--values', join(chart, 'ci', 'monitoring-values.yaml')) as Doc[];
     const [rule] = ofKind(docs, 'PrometheusRule');

@@ -4,7 +4,7 @@ import { createLogger, registerSecret } from '../../src/log.js';
 import { PbxTarget } from '../../src/target.js';
 import { fixture } from '../helpers/fixtures.js';
 import { LOGIN, LOGIN_PATH, P, PASSWORD, PBX, legacyConfig, maxInWindow, mockLogin, mockStatus, sample, setCookie, sid } from '../helpers/legacy.js';
-import { findTool, promtoolCheckMetrics } from '../helpers/tools.js';
+import { toolOrSkip, promtoolCheckMetrics } from '../helpers/tools.js';
 
 const NOW = Date.UTC(2024, 4, 20, 5, 23, 2);
 const MIN = 60_000;
@@ -54,7 +54,7 @@ describe('PbxTarget against a legacy PBX (nock)', () => {
     }
   });
 
-  const promtool = findTool('promtool');
+  const promtool = toolOrSkip('promtool');
   it.skipIf(!promtool)('legacy exposition passes promtool check metrics', async () => {
     const scope = nock(PBX).get(P.ping).reply(404, fixture('legacy/ping-404.json'));
     mockStatus(mockLogin(scope, sid(1)), sid(1));

@@ -2,7 +2,7 @@ import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PbxTarget } from '../../src/target.js';
 import { captureLogger, fixture, testConfig } from '../helpers/fixtures.js';
-import { findTool, promtoolCheckMetrics } from '../helpers/tools.js';
+import { toolOrSkip, promtoolCheckMetrics } from '../helpers/tools.js';
 
 const PBX = 'http://pbx.test';
 const KEY = 'e'.repeat(64);
@@ -51,7 +51,7 @@ describe('PbxTarget against a v3 PBX (nock)', () => {
     expect(target.isReady()).toBe(true);
   });
 
-  const promtool = findTool('promtool');
+  const promtool = toolOrSkip('promtool');
   it.skipIf(!promtool)('golden exposition passes promtool check metrics', async () => {
     mockAll();
     const { logger } = await captureLogger('silent');
