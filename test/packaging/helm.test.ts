@@ -59,6 +59,7 @@ describe('values.schema.json', () => {
     ['a scrape interval without unit', { serviceMonitor: { interval: '30' } }, '/serviceMonitor/interval'],
     ['a numeric dashboard label value', { dashboard: { labelValue: 1 } }, '/dashboard/labelValue'],
     ['a probe scheme other than HTTP/HTTPS', { livenessProbe: { httpGet: { scheme: 'TCP' } } }, '/livenessProbe/httpGet/scheme'],
+    ['two replicas (each would poll the PBX)', { replicaCount: 2 }, '/replicaCount'],
     ['a non-string pod annotation', { podAnnotations: { 'a/b': 1 } }, '/podAnnotations/a~1b'],
   ];
   it.each(invalid)('rejects %s', (_name, override, path) => {
