@@ -62,8 +62,7 @@ describe('mikopbx_up with only the cdr collector', () => {
   it('with status collectors enabled, the cdr poll leaves mikopbx_up alone', async () => {
     const { logger } = await captureLogger('silent');
     const target = new PbxTarget({ config: testConfig({ collectors: ['peers', 'cdr'], apiVersion: 'v3' }), logger, now: () => NOW });
-    const pbx = new FakeCdrPbx(NOW, 180);
-    const served = serveCdr(pbx);
+    serveCdr(new FakeCdrPbx(NOW, 180));
     await target.runCdrPoll();
     expect(target.results.get('cdr')?.success).toBe(true);
     expect(sample(target.metricsText(), 'mikopbx_up')).toBe(0);
