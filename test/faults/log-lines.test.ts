@@ -148,6 +148,20 @@ describe('log lines: exactly one per failed poll', () => {
     h.target.close();
   });
 
+  it('a failing cdr poll: one line per poll, naming the cdr poll', async () => {
+    const h = newTarget({ collectors: ['cdr'] });
+    nock(PBX).get('/pbxcore/api/v3/cdr').query(true).times(2).reply(500, 'boom');
+    for (let poll = 0; poll < 2; poll++) {
+      const from = h.lines.length;
+      await h.target.runCdrPoll();
+      const w = warnings(h.lines.slice(from));
+      expect(w).toHaveLength(1);
+      expect(w[0]).toMatchObject({ poll: 'cdr', collector: 'cdr', collectors: ['cdr'], reason: 'http', status: 500 });
+      h.advance(60_000);
+    }
+    h.target.close();
+  });
+
   it('a mixed poll where only one collector fails: one line naming only it', async () => {
     const h = newTarget();
     nock(PBX)
