@@ -248,8 +248,12 @@ export function configWarnings(config: Config): string[] {
     out.push('MIKOPBX_TLS_INSECURE_SKIP_VERIFY=true: the PBX certificate is not verified; prefer MIKOPBX_CA_FILE');
   }
   if (config.apiKey === undefined && config.login === undefined && !isLoopbackUrl(config.url)) {
+    const fix =
+      config.apiVersion === 'legacy'
+        ? 'set MIKOPBX_LOGIN and MIKOPBX_PASSWORD_FILE (a web-admin login)'
+        : 'create a read-only API key on the PBX and set MIKOPBX_API_KEY_FILE';
     out.push(
-      `no MIKOPBX_API_KEY (or MIKOPBX_LOGIN) is set and MIKOPBX_URL is not on this machine: MikoPBX answers requests without a key only from 127.0.0.1, so every poll will be refused (401); create a read-only API key on the PBX and set MIKOPBX_API_KEY_FILE`,
+      `no MIKOPBX_API_KEY (or MIKOPBX_LOGIN) is set and MIKOPBX_URL is not on this machine: MikoPBX answers requests without credentials only from 127.0.0.1, so every poll will be refused (401); ${fix}`,
     );
   }
   return out;

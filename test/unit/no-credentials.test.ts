@@ -1,6 +1,7 @@
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configWarnings, loadConfig } from '../../src/config.js';
+import { startExporter } from '../../src/exporter.js';
 import { PbxTarget } from '../../src/target.js';
 import { captureLogger, fixture, testConfig } from '../helpers/fixtures.js';
 
@@ -51,9 +52,19 @@ describe('no credentials against a v3 PBX', () => {
     expect(target.results.get('providers')?.error).toMatch(/refused the API key/);
   });
 
+  it('the exporter logs that warning once at start', async () => {
+    nock(PBX).get(/.*/).reply(401, fixture('v3/unauthorized.json')).persist();
+    const { logger, lines } = await captureLogger('warn');
+    const exporter = await startExporter(testConfig({ apiKey: undefined, apiVersion: 'v3' }), logger);
+    await exporter.target.runStatusPoll();
+    await exporter.stop();
+    expect(lines.filter((l) => l.includes('no MIKOPBX_API_KEY (or MIKOPBX_LOGIN) is set'))).toHaveLength(1);
+  });
+
   it('warns once at start when the PBX is not on this machine', () => {
     const warn = (url: string, extra: Record<string, string> = {}) => configWarnings(loadConfig({ MIKOPBX_URL: url, ...extra }));
     expect(warn('https://pbx.example.com')).toEqual([expect.stringMatching(/no MIKOPBX_API_KEY .* only from 127\.0\.0\.1.*MIKOPBX_API_KEY_FILE/)]);
+    expect(warn('https://pbx.example.com', { MIKOPBX_API_VERSION: 'legacy' })).toEqual([expect.stringMatching(/MIKOPBX_LOGIN and MIKOPBX_PASSWORD_FILE/)]);
     expect(warn('http://10.0.0.5:8080')).toHaveLength(1);
     for (const local of ['http://localhost', 'http://127.0.0.1:8080', 'http://[::1]', 'http://127.1.2.3']) expect(warn(local), local).toEqual([]);
     expect(warn('https://pbx.example.com', { MIKOPBX_API_KEY: 'k'.repeat(64) })).toEqual([]);
