@@ -76,6 +76,7 @@ describe('SecretScrubber per owner', () => {
     const logger = createLogger({ level: 'info', secrets: ['static-secret-1'], write: (l) => lines.push(l) });
     const t = new PbxTarget({ config: testConfig({ apiKey: 'd'.repeat(64) }), logger });
     expect(scrubbersOf(logger)?.size).toBe(2);
+    expect(scrubbersOf(logger.child({ component: 'x' }))).toBe(scrubbersOf(logger));
     logger.info(`static-secret-1 ${'d'.repeat(64)}`);
     expect(lines.at(-1)).not.toMatch(/static-secret-1|dddd/);
     t.close();
