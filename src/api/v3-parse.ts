@@ -1,4 +1,4 @@
-import { providerState, v3PeerStatus } from './mapping.js';
+import { isDisabledStatus, providerState, v3PeerStatus } from './mapping.js';
 import type { ActiveLeg, Extension, Provider, ProviderProtocol } from './types.js';
 import { expectArray, expectId, expectMapOrList, expectObject, isObject, optionalNumber, optionalString, expectString } from './validate.js';
 import { ShapeError } from './errors.js';
@@ -11,12 +11,17 @@ function entries(v: unknown, path: string): Array<[string, unknown]> {
   throw new ShapeError(path, 'expected an object keyed by id or []');
 }
 
-/** `sip:getStatuses` data: object keyed by extension number, `[]` when empty. */
+/**
+ * `sip:getStatuses` data: object keyed by extension number, `[]` when empty. Only enabled
+ * extensions: MikoPBX filters disabled ones out, and should one still appear with the `Disabled`
+ * status its code defines (AbstractExtensionStatusAction; mikopbx-api.md §4), it is skipped too.
+ */
 export function parseExtensionStatuses(data: unknown): Extension[] {
   const out: Extension[] = [];
   for (const [key, raw] of entries(data, 'data')) {
     const path = `data[${JSON.stringify(key)}]`;
     const e = expectObject(raw, path);
+    if (isDisabledStatus(expectString(e.status, `${path}.status`))) continue;
     const number = e.extension !== undefined ? expectId(e.extension, `${path}.extension`) : key;
     const rttMs = optionalNumber(e.rtt, `${path}.rtt`);
     const devices = e.devices === undefined || e.devices === null ? null : expectArray(e.devices, `${path}.devices`).length;

@@ -1,6 +1,7 @@
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger, registerSecret } from '../../src/log.js';
+import { createLogger } from '../../src/log.js';
+import { ScrubberRegistry, SecretScrubber } from '../../src/secrets.js';
 import { PbxTarget } from '../../src/target.js';
 import { fixture } from '../helpers/fixtures.js';
 import { LOGIN, LOGIN_PATH, P, PASSWORD, PBX, legacyConfig, maxInWindow, mockLogin, mockStatus, sample, setCookie, sid } from '../helpers/legacy.js';
@@ -314,9 +315,12 @@ describe('PbxTarget against a legacy PBX (nock)', () => {
 
   it('a session cookie registered at run time is scrubbed from every log line', () => {
     const lines: string[] = [];
-    const logger = createLogger({ level: 'info', write: (l) => lines.push(l) });
+    const scrubbers = new ScrubberRegistry();
+    const logger = createLogger({ level: 'info', scrubbers, write: (l) => lines.push(l) });
     const cookie = sid(4242);
-    registerSecret(cookie, { transient: true });
+    const secrets = new SecretScrubber();
+    scrubbers.add(secrets);
+    secrets.add(cookie, { transient: true });
     logger.info({ note: `Cookie: PHPSESSID=${cookie}` }, `session ${cookie}`);
     logger.info({ headers: { cookie: `PHPSESSID=${cookie}` } }, 'request');
     expect(lines.join('')).not.toContain(cookie);
