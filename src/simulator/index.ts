@@ -59,6 +59,8 @@ export interface Simulator {
   readonly password: string;
   /** drops every legacy session now (as if the 1 h TTL had passed) */
   expireSessions(): number;
+  /** every legacy PHPSESSID handed out so far, expired ones too */
+  issuedSessionIds(): string[];
   /** one living tick now (works with or without the timer) */
   tick(): void;
 }
@@ -125,6 +127,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     login: ctx.opts.login,
     password: ctx.opts.password,
     expireSessions: () => ctx.sessions.expireAll(),
+    issuedSessionIds: () => [...ctx.sessions.issued],
     tick: () => (living ?? (manualLife ??= new Living(model, seed, lifeOpts))).tick(),
     async close() {
       living?.stop();
