@@ -1,6 +1,6 @@
 // Public API of the built-in MikoPBX simulator.
 
-import { PbxClock } from './clock.js';
+import { PbxClock, type TzOffset } from './clock.js';
 import { SimContext } from './context.js';
 import { FaultInjector } from './faults.js';
 import { Living } from './living.js';
@@ -13,6 +13,7 @@ export { PbxModel, DEFAULT_MIX } from './model.js';
 export type { CallInfo, GenerateResult, ScenarioMix, StartCallOptions } from './model.js';
 export { FaultInjector, FAULT_KINDS } from './faults.js';
 export type { FaultKind, FaultSpec } from './faults.js';
+export type { TzOffset } from './clock.js';
 export { normalizeProviderState } from './provider-states.js';
 export type * from './types.js';
 export { CALL_SCENARIOS, DIRECTIONS, DISPOSITION_BUCKETS, PEER_STATUSES, PROVIDER_STATES } from './types.js';
@@ -31,7 +32,8 @@ export interface SimulatorOptions {
   login?: string;
   password?: string;
   sessionTtlSeconds?: number;
-  tzOffsetMinutes?: number;
+  /** PBX UTC offset in minutes (default 180), or a function of the instant for a zone with DST */
+  tzOffsetMinutes?: TzOffset;
   extensions?: number;
   providers?: number;
   living?: false | { tickMs: number };

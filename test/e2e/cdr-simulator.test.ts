@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_LOGIN, DEFAULT_PASSWORD, startSimulator, type Simulator } from '../../src/simulator/index.js';
+import { DEFAULT_LOGIN, DEFAULT_PASSWORD, startSimulator, type Simulator, type TzOffset } from '../../src/simulator/index.js';
 import { expectEqualsTruth, expectHistogramsMatch, series } from '../helpers/cdr-truth.js';
 import { PbxTarget } from '../../src/target.js';
 import { captureLogger, testConfig } from '../helpers/fixtures.js';
@@ -19,7 +19,7 @@ describe('cdr collector against the simulator', () => {
     target = null;
   });
 
-  async function setup(tzOffsetMinutes: number, extra: Parameters<typeof startSimulator>[0] = {}) {
+  async function setup(tzOffsetMinutes: TzOffset, extra: Parameters<typeof startSimulator>[0] = {}) {
     sim = await startSimulator({ tzOffsetMinutes, historyCalls: 60, seed: 7, ...extra });
     const { logger } = await captureLogger('silent');
     target = new PbxTarget({
@@ -79,6 +79,42 @@ describe('cdr collector against the simulator', () => {
     sim.model.generateCalls(150);
     await catchUp(sim, target);
     expectEqualsTruth(target.metricsText(), sim.model.truth({ cdrAfterId: startId }).cdr);
+  });
+
+  // P9: CDR times are PBX-local strings without an offset; the exporter converts each page with
+  // the offset of the answer it came in (meta.timestamp). Across a DST change the offset of the
+  // answers changes between two pages, and the autumn hour repeats its wall-clock times.
+  it.each([
+    // Europe/Berlin 2026: CET +01:00 → CEST +02:00 on 29 March, back on 25 October, at 01:00 UTC.
+    ['spring forward (Europe/Berlin, 29 March 2026)', Date.UTC(2026, 2, 29, 1), 60, 120],
+    ['fall back, the repeated hour (Europe/Berlin, 25 October 2026)', Date.UTC(2026, 9, 25, 1), 120, 60],
+  ])('a DST change between two CDR pages: %s; every call counted once, with its true end time', async (_name, change, before, after) => {
+    let now = change - 3 * 3600_000;
+    const zone = (ms: number) => (ms < change ? before : after);
+    const { sim, target, startId } = await setup(zone, { now: () => now, activeCalls: 0, historyCalls: 20 });
+    const offsetOfAnswers = async () => ((await (await fetch(`${sim.url}/pbxcore/api/v3/system:ping`)).json()) as { meta: { timestamp: string } }).meta.timestamp.slice(-6);
+    const hhmm = (minutes: number) => `+${String(minutes / 60).padStart(2, '0')}:00`;
+
+    // Calls that all ended before the change, read with answers in the old offset.
+    now = change - 5 * 60_000;
+    sim.model.generateCalls(150);
+    expect(sim.model.completedCalls(startId).every((c) => c.endMs < change)).toBe(true);
+    expect(await offsetOfAnswers()).toBe(hhmm(before));
+    await catchUp(sim, target);
+    expectEqualsTruth(target.metricsText(), sim.model.truth({ cdrAfterId: startId }).cdr);
+    const counted = sim.model.maxCdrId();
+
+    // Calls that all started after the change (in autumn on the same wall-clock times as some of
+    // the first ones), read with answers in the new offset.
+    now = change + 2 * 3600_000;
+    sim.model.generateCalls(150);
+    expect(sim.model.completedCalls(counted).every((c) => c.startMs >= change)).toBe(true);
+    expect(await offsetOfAnswers()).toBe(hhmm(after));
+    await catchUp(sim, target);
+    const truth = sim.model.truth({ cdrAfterId: startId }).cdr;
+    expect(truth.callsTotal).toBe(300);
+    expectEqualsTruth(target.metricsText(), truth); // includes the newest record's end time
+    expectHistogramsMatch(target.metricsText(), sim.model.completedCalls(startId));
   });
 
   it('stays exact through failed runs (HTTP 500, truncated or malformed JSON, wrong shape, result:false)', async () => {
