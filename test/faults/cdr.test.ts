@@ -63,6 +63,7 @@ describe('fault injection: CDR paging', () => {
 
   it('HTTP 429 on the second page: nothing is sent during the ban, then the counters equal the truth', async () => {
     const { sim, h, clock, startId } = await setupBacklog();
+    const beforeRun = cdrCounters(await h.metrics());
     sim.faults.set({ kind: 'status-429', paths: [CDR_PATH], skip: 1, count: 1 });
     const sentBefore = sim.requests.length;
     await h.exporter.target.runCdrPoll();
@@ -74,8 +75,9 @@ describe('fault injection: CDR paging', () => {
     const tripAt = clock.now();
     const failed = await h.metrics();
     expect(sample(failed, 'mikopbx_collector_success{collector="cdr"}')).toBe(0);
-    // Page one stays counted: progress is kept, not rolled back.
+    // Page one stays counted: progress is kept, not rolled back, no series dropped.
     const kept = cdrCounters(failed);
+    expect([...kept.keys()]).toEqual([...beforeRun.keys()]);
     expect(kept.get('mikopbx_cdr_records_total')).toBeGreaterThan(0);
     expect(kept.get('mikopbx_cdr_records_total')).toBeLessThan(sim.model.truth({ cdrAfterId: startId }).cdr.records);
     if (promtool) expect(promtoolCheckMetrics(promtool, failed).output).toBe('');
@@ -111,6 +113,7 @@ describe('fault injection: CDR paging', () => {
   it.each(PAGE_FAULTS)('$kind on the second page: the run fails ($reason), keeps page one, and catching up counts every call once', async ({ kind, reason }) => {
     const { sim, h, clock, startId } = await setupBacklog();
     const logFrom = h.lines.length;
+    const beforeRun = cdrCounters(await h.metrics());
     sim.faults.set({ kind, paths: [CDR_PATH], skip: 1, count: 1 });
     const before = cdrRequests(sim).length;
     await h.exporter.target.runCdrPoll();
@@ -120,7 +123,10 @@ describe('fault injection: CDR paging', () => {
     expect(sample(failed, 'mikopbx_collector_success{collector="cdr"}')).toBe(0);
     // The status collectors are not touched by a CDR fault.
     expect(sample(failed, 'mikopbx_collector_success{collector="peers"}')).toBe(1);
+    // Nothing dropped or rolled back: every counter at least where it was, page one counted.
     const kept = cdrCounters(failed);
+    expect([...kept.keys()]).toEqual([...beforeRun.keys()]);
+    for (const [series, v] of beforeRun) expect(kept.get(series), series).toBeGreaterThanOrEqual(v);
     expect(kept.get('mikopbx_cdr_records_total')).toBeGreaterThan(0);
     if (promtool) expect(promtoolCheckMetrics(promtool, failed).output).toBe('');
     const warnings = h.lines.slice(logFrom).filter((l) => l.includes('"level":"warn"') && l.includes('"collector":"cdr"'));
