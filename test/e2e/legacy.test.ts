@@ -5,6 +5,7 @@ import { DEFAULT_API_KEY, DEFAULT_LOGIN, DEFAULT_PASSWORD, startSimulator, type 
 import { testConfig } from '../helpers/fixtures.js';
 import { FakeClock, httpGet, startHarness } from '../helpers/harness.js';
 import { startSim } from '../helpers/sim.js';
+import { expectStatusMatchesTruth } from '../helpers/truth.js';
 import { toolOrSkip, promtoolCheckMetrics } from '../helpers/tools.js';
 
 // The legacy counterpart of test/e2e/v3.test.ts: a PbxTarget polling the simulator in legacy mode
@@ -50,23 +51,11 @@ function observed(target: PbxTarget) {
   };
 }
 
+/** Every status series against truth() (names, info labels, states, calls), and promtool-valid. */
 function expectTruth(sim: Simulator, target: PbxTarget): void {
-  const truth = sim.model.truth();
-  const o = observed(target);
-  expect(o.up).toBe(1);
-  expect(o.samples.get(`mikopbx_api_info{api="${truth.mode}"}`)).toBe(1);
-  expect(o.peers).toEqual(truth.extensions);
-  expect(o.peerUp).toEqual(Object.fromEntries(Object.entries(truth.peers).map(([n, p]) => [n, p.status === 'available' ? 1 : 0])));
-  expect(o.registered).toEqual(Object.fromEntries(Object.entries(truth.providers).map(([id, p]) => [id, p.registered ? 1 : 0])));
-  expect(o.activeCalls).toEqual(truth.activeCalls);
-  expect(o.channels).toBe(truth.activeChannels);
-  expect(o.providerActiveCalls).toEqual(truth.providerActiveCalls);
-  for (const [id, p] of Object.entries(truth.providers)) {
-    expect(o.samples.get(`mikopbx_provider_state{provider="${id}",state="${p.state}"}`)).toBe(1);
-    const info = [...o.samples.keys()].find((k) => k.startsWith(`mikopbx_provider_info{provider="${id}",`));
-    expect(info).toBe(`mikopbx_provider_info{provider="${id}",name="${p.name}",protocol="${p.protocol}",host="${p.host}",username="${p.username}"}`);
-  }
-  if (promtool) expect(promtoolCheckMetrics(promtool, o.text).output).toBe('');
+  const text = target.metricsText();
+  expectStatusMatchesTruth(text, sim.model.truth());
+  if (promtool) expect(promtoolCheckMetrics(promtool, text).output).toBe('');
 }
 
 describe('end to end: exporter against the legacy simulator', () => {
