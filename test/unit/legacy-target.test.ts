@@ -6,6 +6,7 @@ import { PbxTarget } from '../../src/target.js';
 import { fixture } from '../helpers/fixtures.js';
 import { LOGIN, LOGIN_PATH, P, PASSWORD, PBX, legacyConfig, maxInWindow, mockLogin, mockStatus, sample, setCookie, sid } from '../helpers/legacy.js';
 import { toolOrSkip, promtoolCheckMetrics } from '../helpers/tools.js';
+import { expectGolden } from '../helpers/golden.js';
 
 const NOW = Date.UTC(2024, 4, 20, 5, 23, 2);
 const MIN = 60_000;
@@ -38,7 +39,7 @@ describe('PbxTarget against a legacy PBX (nock)', () => {
     target.close();
     expect(scope.isDone()).toBe(true);
     const text = target.metricsText();
-    await expect(normalise(text)).toMatchFileSnapshot('../golden/legacy-status.prom');
+    expectGolden(normalise(text), 'legacy-status.prom');
     expect(sample(text, 'mikopbx_up')).toBe(1);
     expect(sample(text, 'mikopbx_api_info{api="legacy"}')).toBe(1);
     expect(text).not.toContain('api="v3"');
