@@ -231,6 +231,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
+/** Whether a URL's host is this machine (MikoPBX lets such callers in without a key). */
+function isLoopbackUrl(url: string): boolean {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * Valid settings that are likely mistakes, each logged once at start. Missing credentials are not
+ * a configuration error (contract §2: none by default): MikoPBX answers keyless requests from
+ * 127.0.0.1, so an exporter on the PBX itself needs none.
+ */
+export function configWarnings(config: Config): string[] {
+  const out: string[] = [];
+  if (config.tlsInsecureSkipVerify) {
+    out.push('MIKOPBX_TLS_INSECURE_SKIP_VERIFY=true: the PBX certificate is not verified; prefer MIKOPBX_CA_FILE');
+  }
+  if (config.apiKey === undefined && config.login === undefined && !isLoopbackUrl(config.url)) {
+    const fix =
+      config.apiVersion === 'legacy'
+        ? 'set MIKOPBX_LOGIN and MIKOPBX_PASSWORD_FILE (a web-admin login)'
+        : 'create a read-only API key on the PBX and set MIKOPBX_API_KEY_FILE';
+    out.push(
+      `no MIKOPBX_API_KEY (or MIKOPBX_LOGIN) is set and MIKOPBX_URL is not on this machine: MikoPBX answers requests without credentials only from 127.0.0.1, so every poll will be refused (401); ${fix}`,
+    );
+  }
+  return out;
+}
+
 /** Values that must never appear in logs, metrics or pages. */
 export function configSecrets(config: Config): string[] {
   return [config.apiKey, config.password].filter((s): s is string => typeof s === 'string' && s.length > 0);

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // `npm run demo`: the exporter against the built-in simulated MikoPBX, with no configuration.
 // `npm run demo -- --legacy` simulates a MikoPBX 2024.x (cookie login, old endpoints) instead.
-import { ConfigError, configSecrets, loadConfig } from './config.js';
+import { ConfigError, loadConfig } from './config.js';
 import { startExporter } from './exporter.js';
 import { createLogger } from './log.js';
+import { ScrubberRegistry } from './secrets.js';
 import { startSimulator } from './simulator/index.js';
 
 async function demo(): Promise<void> {
@@ -32,8 +33,9 @@ async function demo(): Promise<void> {
     }
     throw e;
   }
-  const logger = createLogger({ level: config.logLevel, secrets: configSecrets(config) });
-  const exporter = await startExporter(config, logger);
+  const scrubbers = new ScrubberRegistry();
+  const logger = createLogger({ level: config.logLevel, scrubbers });
+  const exporter = await startExporter(config, logger, { scrubbers });
   const host = config.listenAddress === '0.0.0.0' ? 'localhost' : config.listenAddress;
   logger.info(
     { simulator: sim.url, mode: sim.mode, metrics: `http://${host}:${exporter.port}/metrics` },

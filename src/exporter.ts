@@ -2,10 +2,12 @@ import type http from 'node:http';
 import type https from 'node:https';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Config } from './config.js';
+import { configWarnings, type Config } from './config.js';
 import { listen } from './http/server.js';
 import { createWebServer } from './http/web-server.js';
+import { scrubbersOf } from './log.js';
 import { createProcessRegistry } from './metrics/process.js';
+import type { ScrubberRegistry } from './secrets.js';
 import { Scheduler, type Job } from './scheduler.js';
 import { PbxTarget, type TargetOptions } from './target.js';
 
@@ -35,6 +37,11 @@ export interface StartOptions {
    * the clock and calls exporter.tick() (the benchmark's accelerated hour).
    */
   manualSchedule?: boolean;
+  /**
+   * The live secret scrubbers the logger writes through (main creates them); the target and the
+   * web server join them. Defaults to the ones the logger was created with.
+   */
+  scrubbers?: ScrubberRegistry;
 }
 
 /**
@@ -44,13 +51,22 @@ export interface StartOptions {
 export async function startExporter(config: Config, logger: Logger, opts: StartOptions = {}): Promise<Exporter> {
   const processRegistry = createProcessRegistry();
   const { now, sleep, maxBodyBytes } = opts;
-  const target = new PbxTarget({ config, logger, ...(now ? { now } : {}), ...(sleep ? { sleep } : {}), ...(maxBodyBytes ? { maxBodyBytes } : {}) });
+  const scrubbers = opts.scrubbers ?? scrubbersOf(logger);
+  const target = new PbxTarget({
+    config,
+    logger,
+    ...(scrubbers ? { scrubbers } : {}),
+    ...(now ? { now } : {}),
+    ...(sleep ? { sleep } : {}),
+    ...(maxBodyBytes ? { maxBodyBytes } : {}),
+  });
   let web;
   try {
     web = createWebServer({
       target,
       processRegistry,
       logger,
+      ...(scrubbers ? { scrubbers } : {}),
       webConfigFile: config.webConfigFile,
       ...(opts.reloadCheckMs ? { reloadCheckMs: opts.reloadCheckMs } : {}),
     });
@@ -58,9 +74,7 @@ export async function startExporter(config: Config, logger: Logger, opts: StartO
     target.close();
     throw e;
   }
-  if (config.tlsInsecureSkipVerify) {
-    logger.warn('MIKOPBX_TLS_INSECURE_SKIP_VERIFY=true: the PBX certificate is not verified; prefer MIKOPBX_CA_FILE');
-  }
+  for (const warning of configWarnings(config)) logger.warn({ reason: 'config' }, warning);
   await target.render();
   const { server } = web;
   server.keepAliveTimeout = 65_000;

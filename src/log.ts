@@ -1,73 +1,39 @@
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
+import { ScrubberRegistry, SecretScrubber } from './secrets.js';
 
 export type { Logger };
 
-// Secrets known to this process (API key, password, session cookies, basic-auth passwords once
-// verified). Process-wide because secrets are learnt at run time (e.g. a new session cookie) by
-// code that has no handle on the logger. Transient ones (cookies) are bounded, oldest dropped.
-const permanent = new Set<string>();
-const transient = new Set<string>();
-const MAX_TRANSIENT = 64;
-let needles: string[] = [];
-
-function variants(s: string): string[] {
-  return [s, JSON.stringify(s).slice(1, -1), encodeURIComponent(s), Buffer.from(s).toString('base64')];
-}
-
-function rebuild(): void {
-  const all = new Set<string>();
-  for (const s of [...permanent, ...transient]) for (const v of variants(s)) if (v.length >= 4) all.add(v);
-  needles = [...all].sort((a, b) => b.length - a.length);
-}
-
-/** Adds a secret to scrub from every log line, error text and page from now on. */
-export function registerSecret(secret: string | undefined, opts: { transient?: boolean } = {}): void {
-  // Too short to scrub without mangling ordinary text; such values are not real secrets anyway.
-  if (secret === undefined || secret.length < 4 || permanent.has(secret) || transient.has(secret)) return;
-  if (opts.transient) {
-    transient.add(secret);
-    if (transient.size > MAX_TRANSIENT) transient.delete(transient.values().next().value as string);
-  } else {
-    permanent.add(secret);
-  }
-  rebuild();
-}
-
-/** Replaces every registered secret (raw, JSON-escaped, URI-encoded, base64) in a text. */
-export function scrubSecrets(text: string): string {
-  let out = text;
-  for (const n of needles) if (out.includes(n)) out = out.split(n).join('[REDACTED]');
-  return out;
-}
-
-/** A scrubber for a fixed list of secrets (which are also registered process-wide). */
-export function makeScrubber(secrets: readonly string[]): (line: string) => string {
-  for (const s of secrets) registerSecret(s);
-  return scrubSecrets;
-}
+const SCRUBBERS = Symbol('mikopbx-exporter.scrubbers');
 
 export interface LoggerOptions {
   level: string;
+  /**
+   * The live secret scrubbers every line passes through. main creates it and hands it on to the
+   * exporter; without one the logger makes its own (see scrubbersOf).
+   */
+  scrubbers?: ScrubberRegistry;
+  /** Secrets known before anything else exists (tests); kept in a scrubber of their own. */
   secrets?: readonly string[];
   /** Where lines go; defaults to stdout. Tests pass a collector. */
   write?: (line: string) => void;
 }
 
 /**
- * pino logger whose every output line passes through the secret scrubber, so no code path
- * (error messages, stacks, request options) can leak the API key or password.
+ * pino logger whose every output line passes through the live secret scrubbers, so no code path
+ * (error messages, stacks, request options) can leak an API key, password or session cookie.
  */
 export function createLogger(opts: LoggerOptions): Logger {
-  const scrub = makeScrubber(opts.secrets ?? []);
+  const scrubbers = opts.scrubbers ?? new ScrubberRegistry();
+  if (opts.secrets && opts.secrets.length > 0) scrubbers.add(new SecretScrubber({ secrets: opts.secrets }));
   const write = opts.write ?? ((line: string) => process.stdout.write(line));
   const stream = new Writable({
     write(chunk: Buffer | string, _enc, cb) {
-      write(scrub(chunk.toString()));
+      write(scrubbers.scrub(chunk.toString()));
       cb();
     },
   });
-  return pino(
+  const logger = pino(
     {
       level: opts.level,
       base: { name: 'mikopbx-exporter' },
@@ -80,4 +46,13 @@ export function createLogger(opts: LoggerOptions): Logger {
     },
     stream,
   );
+  // Kept on the logger itself (children inherit it), so that code handed only a logger can
+  // register the secrets it learns with the scrubbers that logger actually uses.
+  Object.defineProperty(logger, SCRUBBERS, { value: scrubbers });
+  return logger;
+}
+
+/** The scrubber registry a logger made by createLogger writes through (undefined for others). */
+export function scrubbersOf(logger: Logger): ScrubberRegistry | undefined {
+  return (logger as unknown as Record<symbol, ScrubberRegistry | undefined>)[SCRUBBERS];
 }

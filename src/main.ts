@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-import { ConfigError, configSecrets, loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { startExporter, type Exporter } from './exporter.js';
 import { createLogger } from './log.js';
+import { ScrubberRegistry } from './secrets.js';
 
 /** Exit codes: 0 clean shutdown, 1 cannot start (e.g. port taken), 2 configuration error. */
 async function main(): Promise<void> {
@@ -15,13 +16,16 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const logger = createLogger({ level: config.logLevel, secrets: configSecrets(config) });
+  // The live secret scrubbers: the logger writes through them, the PBX target and the web server
+  // join them with their own secrets.
+  const scrubbers = new ScrubberRegistry();
+  const logger = createLogger({ level: config.logLevel, scrubbers });
   // A bug somewhere must not silently stop the polling; log it (scrubbed) and carry on.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason, reason: 'internal' }, 'unhandled promise rejection (a bug; please report it)'));
 
   let exporter: Exporter;
   try {
-    exporter = await startExporter(config, logger);
+    exporter = await startExporter(config, logger, { scrubbers });
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`mikopbx-exporter: ${e.message}\n`);

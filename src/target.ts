@@ -11,10 +11,12 @@ import { CdrCollector } from './collectors/cdr.js';
 import type { Collector, TargetSnapshot } from './collectors/collector.js';
 import { PeersCollector } from './collectors/peers.js';
 import { ProvidersCollector } from './collectors/providers.js';
-import { STATUS_COLLECTORS, type CollectorName, type Config } from './config.js';
+import { STATUS_COLLECTORS, configSecrets, type CollectorName, type Config } from './config.js';
 import { renderExposition } from './metrics/exposition.js';
 import { HealthMetrics } from './metrics/health.js';
-import { registerSecret, scrubSecrets } from './log.js';
+import { scrubbersOf } from './log.js';
+import { PollLog, type CollectorFailure } from './poll-log.js';
+import { SecretScrubber, type ScrubberRegistry } from './secrets.js';
 
 export interface CollectorResult {
   success: boolean;
@@ -32,6 +34,11 @@ export interface TargetOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Answers above this size are abandoned (default 32 MiB). */
   maxBodyBytes?: number;
+  /**
+   * The process's live scrubbers, which this target joins with its own secrets until close();
+   * defaults to the ones the logger writes through.
+   */
+  scrubbers?: ScrubberRegistry;
 }
 
 /** One rendered exposition (UTF-8); a new object per render, so it can key caches derived from it. */
@@ -62,6 +69,10 @@ export class PbxTarget {
   readonly transport: Transport;
   readonly results = new Map<CollectorName, CollectorResult>();
   readonly snapshot: TargetSnapshot = { providers: null, liveEndpoints: null, extensionNumbers: null };
+  /** This PBX's secrets: API key, password, and the session cookies it hands out. */
+  readonly secrets: SecretScrubber;
+  private readonly leaveScrubbers: () => void;
+  private readonly pollLog: PollLog;
   private readonly collectors = new Map<CollectorName, Collector>();
   private readonly log: Logger;
   private readonly now: () => number;
@@ -79,7 +90,14 @@ export class PbxTarget {
     const { config } = opts;
     this.log = opts.logger;
     this.now = opts.now ?? Date.now;
-    this.health = new HealthMetrics(this.registry, config.pollIntervalSeconds);
+    this.secrets = new SecretScrubber({ secrets: configSecrets(config) });
+    this.leaveScrubbers = (opts.scrubbers ?? scrubbersOf(opts.logger))?.add(this.secrets) ?? (() => undefined);
+    this.pollLog = new PollLog(this.log, (e) => this.describeError(e), () => this.transport.backoff.active() !== null);
+    this.health = new HealthMetrics(this.registry, {
+      pollIntervalSeconds: config.pollIntervalSeconds,
+      cdrPollIntervalSeconds: config.cdrPollIntervalSeconds,
+      upFrom: hasStatusCollectors(config) ? 'status' : 'cdr',
+    });
     this.health.initCollectors(config.collectors);
     this.transport = new Transport({
       baseUrl: config.url,
@@ -88,7 +106,7 @@ export class PbxTarget {
       insecureSkipVerify: config.tlsInsecureSkipVerify,
       maxRequestsPerMinute: config.maxRequestsPerMinute,
       onRequest: (endpoint, code) => this.health.apiRequests.inc({ endpoint, code }),
-      onSecret: (secret) => registerSecret(secret, { transient: true }),
+      onSecret: (secret) => this.secrets.add(secret, { transient: true }),
       now: this.now,
       ...(opts.sleep ? { sleep: opts.sleep } : {}),
       ...(opts.maxBodyBytes ? { maxBodyBytes: opts.maxBodyBytes } : {}),
@@ -184,28 +202,41 @@ export class PbxTarget {
 
   private async statusPoll(): Promise<void> {
     const names = STATUS_ORDER.filter((n) => STATUS_COLLECTORS.includes(n) && this.collectors.has(n));
-    let api: PbxApi | null = null;
-    let setupError: unknown = null;
-    try {
-      api = await this.resolveApi();
-    } catch (e) {
-      setupError = e;
-    }
-    if (setupError) this.logFailure('status poll', setupError);
+    const { api, setupError } = await this.tryResolveApi();
+    const failures: CollectorFailure[] = [];
     let anySuccess = false;
-    let unreachable = setupError !== null && isUnreachable(setupError);
+    let unreachable = isUnreachable(setupError);
     let notFound = false;
+    // MikoPBX serves all API requests with 3 workers (mikopbx-api.md §7.3): once a request of this
+    // poll timed out or met a network failure, the rest would only queue behind it or fail alike.
+    let cutShort: PbxApiError | null = null;
     for (const name of names) {
-      const ok = await this.runOne(name, api, setupError);
-      anySuccess ||= ok.success;
-      if (!ok.success && ok.unreachable) unreachable = true;
-      if (!ok.success && ok.notFound) notFound = true;
+      const error = await this.runOne(name, api, setupError ?? (cutShort ? skippedAfter(cutShort) : null));
+      if (error === null) {
+        anySuccess = true;
+        continue;
+      }
+      const cuts = cutShort === null && cutsPollShort(error);
+      if (cuts) cutShort = error as PbxApiError;
+      failures.push({ collector: name, error, primary: cuts });
+      if (isUnreachable(error)) unreachable = true;
+      if (error instanceof PbxApiError && error.kind === 'not-found') notFound = true;
     }
     // A PBX that was unreachable may come back upgraded (or downgraded): detect again then.
     // Also when a whole poll met 404s: the PBX rebooted into another generation between two polls.
     if ((unreachable || notFound) && !anySuccess) this.redetect = true;
     this.health.up.set(anySuccess ? 1 : 0);
+    this.pollLog.poll('status', failures);
     await this.render();
+  }
+
+  /** resolveApi() for a poll: a failed detection is the error of every collector of that poll. */
+  private async tryResolveApi(): Promise<{ api: PbxApi | null; setupError: unknown }> {
+    try {
+      return { api: await this.resolveApi(), setupError: null };
+    } catch (e) {
+      return { api: null, setupError: e };
+    }
   }
 
   /**
@@ -223,17 +254,11 @@ export class PbxTarget {
   }
 
   private async collectorRun(name: CollectorName): Promise<CollectorResult> {
-    let api: PbxApi | null = null;
-    let setupError: unknown = null;
-    try {
-      api = await this.resolveApi();
-    } catch (e) {
-      setupError = e;
-    }
-    if (setupError) this.logFailure(name, setupError);
-    const r = await this.runOne(name, api, setupError);
+    const { api, setupError } = await this.tryResolveApi();
+    const error = await this.runOne(name, api, setupError);
+    this.pollLog.poll(name, error === null ? [] : [{ collector: name, error }]);
     await this.render();
-    return r;
+    return this.results.get(name) as CollectorResult;
   }
 
   /**
@@ -250,16 +275,12 @@ export class PbxTarget {
   }
 
   private async cdrPoll(): Promise<void> {
-    let api: PbxApi | null = null;
-    let setupError: unknown = null;
-    try {
-      api = await this.resolveApi();
-    } catch (e) {
-      setupError = e;
-    }
+    const { api, setupError } = await this.tryResolveApi();
     if (api && !api.cdr) return this.render();
-    if (setupError) this.logFailure('cdr', setupError);
-    await this.runOne('cdr', api, setupError);
+    const error = await this.runOne('cdr', api, setupError);
+    // Without status collectors, the cdr poll is the only sign of the API answering.
+    if (!hasStatusCollectors(this.opts.config)) this.health.up.set(error === null ? 1 : 0);
+    this.pollLog.poll('cdr', error === null ? [] : [{ collector: 'cdr', error }]);
     await this.render();
   }
 
@@ -279,40 +300,47 @@ export class PbxTarget {
     }
   }
 
-  private async runOne(name: CollectorName, api: PbxApi | null, setupError: unknown): Promise<CollectorResult & { unreachable: boolean; notFound: boolean }> {
+  /**
+   * Runs one collector with timing and success recording (node_exporter's execute()); returns
+   * its error, or null. A preset error (failed detection, skipped) fails it without a request.
+   */
+  private async runOne(name: CollectorName, api: PbxApi | null, presetError: unknown): Promise<unknown> {
     const collector = this.collectors.get(name);
     const start = performance.now();
-    let error: unknown = setupError;
-    if (!error && collector && api) {
+    let error: unknown = presetError ?? null;
+    if (error === null && collector && api) {
       try {
         await collector.collect({ api, snapshot: this.snapshot, log: this.log, now: this.now });
       } catch (e) {
-        error = e;
+        error = e ?? new Error('collector failed without a reason');
       }
     }
     const durationSeconds = (performance.now() - start) / 1000;
     const at = this.now();
     const labels = { collector: name };
     this.health.collectorDuration.set(labels, durationSeconds);
-    const result: CollectorResult = { success: !error, durationSeconds, at };
-    if (error) {
-      result.error = describeError(error);
+    const result: CollectorResult = { success: error === null, durationSeconds, at };
+    if (error !== null) {
+      result.error = this.describeError(error);
       this.health.collectorSuccess.set(labels, 0);
-      // A failed API detection was already logged once for the whole poll.
-      if (error !== setupError) this.logFailure(name, error);
     } else {
       this.health.collectorSuccess.set(labels, 1);
       this.health.collectorLastSuccess.set(labels, at / 1000);
-      this.log.debug({ collector: name, durationSeconds }, 'collector succeeded');
     }
+    this.pollLog.collector(name, error, durationSeconds);
     this.results.set(name, result);
-    return { ...result, unreachable: isUnreachable(error), notFound: error instanceof PbxApiError && error.kind === 'not-found' };
+    return error;
   }
 
-  private logFailure(what: string, error: unknown): void {
-    // Aborted by shutdown: expected, not a PBX problem.
-    if (error instanceof PbxApiError && error.kind === 'shutdown') this.log.debug(errorFields(what, error), `${what} aborted: ${describeError(error)}`);
-    else this.log.warn(errorFields(what, error), `${what} failed: ${describeError(error)}`);
+  /** The one-line reason shown in logs and on the landing page (never with a secret in it). */
+  describeError(e: unknown): string {
+    if (e instanceof PbxApiError) return this.scrub(e.endpoint ? `${e.endpoint}: ${e.message}` : e.message);
+    return this.scrub(e instanceof Error ? e.message : String(e));
+  }
+
+  /** Removes this target's secrets from a text (error messages, the landing page). */
+  scrub(text: string): string {
+    return this.secrets.scrub(text);
   }
 
   /** Renders the registry once per completed poll; scrapes serve these bytes. */
@@ -329,8 +357,16 @@ export class PbxTarget {
     for (const listener of this.renderListeners) listener(this.rendered);
   }
 
+  /** Stops all traffic to the PBX; its secrets are dropped once the aborted polls have ended. */
   close(): void {
     this.transport.close();
+    const running = [this.statusRunning, this.cdrRunning].filter((p) => p !== null);
+    const forget = () => {
+      this.leaveScrubbers();
+      this.secrets.clear();
+    };
+    if (running.length === 0) forget();
+    else void Promise.allSettled(running).then(forget);
   }
 }
 
@@ -343,17 +379,24 @@ function statusReserve(config: Config): number {
   return Math.max(4, Math.min(perMinute, Math.floor(config.maxRequestsPerMinute / 2)));
 }
 
+function hasStatusCollectors(config: Config): boolean {
+  return config.collectors.some((c) => STATUS_COLLECTORS.includes(c));
+}
+
 function isUnreachable(e: unknown): boolean {
   return e instanceof PbxApiError && (e.kind === 'network' || e.kind === 'timeout');
 }
 
-/** The one-line reason shown in logs and on the landing page (never with a secret in it). */
-function describeError(e: unknown): string {
-  if (e instanceof PbxApiError) return scrubSecrets(`${e.endpoint}: ${e.message}`);
-  return scrubSecrets(e instanceof Error ? e.message : String(e));
+/**
+ * Whether a failure makes the rest of its poll pointless: a timeout, or a network failure other
+ * than a reset (a reset is often just a kept-alive socket the PBX closed; a new one may work).
+ */
+function cutsPollShort(e: unknown): boolean {
+  return e instanceof PbxApiError && (e.kind === 'timeout' || (e.kind === 'network' && e.code !== 'ECONNRESET' && e.code !== 'EPIPE'));
 }
 
-function errorFields(collector: string, e: unknown): Record<string, unknown> {
-  if (e instanceof PbxApiError) return { collector, reason: e.kind, endpoint: e.endpoint, status: e.status };
-  return { collector, reason: 'internal', err: e };
+/** The error of a collector not run because an earlier request of its poll timed out or failed. */
+function skippedAfter(cause: PbxApiError): PbxApiError {
+  const what = cause.kind === 'timeout' ? 'timed out' : 'met a network failure';
+  return new PbxApiError('skipped', '', `skipped: an earlier request of this poll (${cause.endpoint}) ${what}`);
 }

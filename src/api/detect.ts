@@ -14,5 +14,7 @@ export async function detectGeneration(transport: Transport): Promise<ApiGenerat
   if (res.status === 200) {
     throw new PbxApiError('parse', V3.ping, 'HTTP 200 but not a MikoPBX ping answer (is MIKOPBX_URL the PBX web address?)', 200);
   }
-  throw new PbxApiError('http', V3.ping, `HTTP ${res.status} while detecting the API version`, res.status);
+  // A redirect (MikoPBX's RedirectToHttps) is never followed: the final address belongs in MIKOPBX_URL.
+  const redirect = res.status >= 300 && res.status < 400 ? ` (redirect to ${String(res.headers.location ?? '?')}; set MIKOPBX_URL to the final https:// address)` : '';
+  throw new PbxApiError('http', V3.ping, `HTTP ${res.status} while detecting the API version${redirect}`, res.status);
 }

@@ -60,8 +60,18 @@ export function permissionPathOf(endpoint: string): string {
  * Checks status and envelope of a v3 answer and returns its data. v3 signals errors by status
  * (401/403/404/422/…) but a 200 can still carry result:false, so both are checked.
  */
-export function unwrapV3(res: RawResponse): Envelope {
+export function unwrapV3(res: RawResponse, opts: { keyConfigured?: boolean } = {}): Envelope {
   const { status, endpoint } = res;
+  if (status === 401 && opts.keyConfigured === false) {
+    // Nothing was refused: there was nothing to refuse. MikoPBX lets keyless callers in from
+    // 127.0.0.1 and ::1 only (mikopbx-api.md §2.2).
+    throw new PbxApiError(
+      'auth',
+      endpoint,
+      `HTTP 401: no API key is configured, and MikoPBX answers requests without one only from 127.0.0.1; create a read-only API key on the PBX and set MIKOPBX_API_KEY_FILE (or MIKOPBX_API_KEY)`,
+      status,
+    );
+  }
   if (status === 401 || status === 403) {
     throw new PbxApiError(
       'auth',

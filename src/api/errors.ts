@@ -18,6 +18,7 @@ export type ApiErrorKind =
   | 'backoff' // not sent: backing off after a ban, overload or refused login
   | 'budget' // not sent: the request budget for this minute is spent
   | 'deadline' // not sent: the poll's time (its interval) is used up by slow answers before
+  | 'skipped' // not sent: an earlier request of the same poll timed out or met a network failure
   | 'shutdown'; // not sent or aborted: the exporter is stopping
 
 export class PbxApiError extends Error {
@@ -26,6 +27,8 @@ export class PbxApiError extends Error {
     readonly endpoint: string,
     message: string,
     readonly status?: number,
+    /** The socket error code of a network failure (ECONNREFUSED, ECONNRESET, …). */
+    readonly code?: string,
   ) {
     super(message);
     this.name = 'PbxApiError';

@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import { registerSecret } from '../log.js';
 import { parseJsonBody } from './envelope.js';
 import { PbxApiError } from './errors.js';
 import type { RawResponse, RequestSpec, Transport } from './transport.js';
@@ -64,7 +63,7 @@ const prune = (times: number[], now: number, windowMs: number) => {
  * The legacy web-admin session (mikopbx-api.md §3.1, §7.16): one PHPSESSID, kept and reused; a new
  * login only when there is none or a request was refused (401), then exactly one retry. Refused
  * credentials stop all traffic to the PBX (back-off `login_refused`) instead of looping.
- * The cookie is a secret: it is registered with the log scrubber and never put in a message.
+ * The cookie is a secret: it goes to the target's secret scrubber and is never put in a message.
  */
 export class LegacySession {
   private cookie: string | null = null;
@@ -128,7 +127,7 @@ export class LegacySession {
   }
 
   private adopt(cookie: string): void {
-    registerSecret(cookie, { transient: true });
+    this.transport.keepSecret(cookie);
     this.cookie = cookie;
   }
 

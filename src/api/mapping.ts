@@ -4,6 +4,11 @@ import type { PeerStatus, ProviderState } from './types.js';
 // everything is compared case-insensitively and anything unrecognised becomes 'unknown',
 // never a new label value. stateText/stateDescription are localised and never parsed.
 
+/** v3 extension status of a disabled extension: not an extension that mikopbx_sip_peers counts. */
+export function isDisabledStatus(raw: string): boolean {
+  return raw.trim().toUpperCase() === 'DISABLED';
+}
+
 export function v3PeerStatus(raw: string): PeerStatus {
   switch (raw.trim().toUpperCase()) {
     case 'AVAILABLE':

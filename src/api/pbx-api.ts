@@ -6,10 +6,15 @@ export interface CdrPageRequest {
   limit: number;
 }
 
+export interface CdrNewest {
+  id: number;
+  linkedid: string | null;
+}
+
 /** Reads completed call legs in id order. Absent where the PBX generation has no CDR endpoint. */
 export interface CdrSource {
-  /** The newest CDR leg id right now (one cheap request); 0 if the table is empty. */
-  newestId(): Promise<number>;
+  /** The newest CDR leg right now (one cheap request); id 0 and no linkedid if the table is empty. */
+  newest(): Promise<CdrNewest>;
   page(req: CdrPageRequest): Promise<CdrPage>;
 }
 

@@ -92,6 +92,11 @@ export class Transport {
     return run;
   }
 
+  /** Hands a value this PBX gave out (a session cookie) to the secret keeper, so it is never logged. */
+  keepSecret(secret: string): void {
+    this.opts.onSecret?.(secret);
+  }
+
   /** Aborts the request in flight and refuses new ones (shutdown). */
   close(): void {
     this.closed.abort();
@@ -239,7 +244,7 @@ function classifyRequestError(e: unknown, endpoint: string, timeoutMs: number): 
       EHOSTUNREACH: 'host unreachable',
       ENETUNREACH: 'network unreachable',
     };
-    return new PbxApiError('network', endpoint, `${what[code] ?? code} (check MIKOPBX_URL and that the PBX is up)`);
+    return new PbxApiError('network', endpoint, `${what[code] ?? code} (check MIKOPBX_URL and that the PBX is up)`, undefined, code);
   }
-  return new PbxApiError('network', endpoint, `request failed: ${code || msg}`);
+  return new PbxApiError('network', endpoint, `request failed: ${code || msg}`, undefined, code || undefined);
 }

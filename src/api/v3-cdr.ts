@@ -1,6 +1,6 @@
 import { parseData, type Envelope } from './envelope.js';
 import { ShapeError } from './errors.js';
-import type { CdrPageRequest, CdrSource } from './pbx-api.js';
+import type { CdrNewest, CdrPageRequest, CdrSource } from './pbx-api.js';
 import { pbxLocalToUnix, unixToPbxLocal, utcOffsetMinutesOf } from './time.js';
 import type { CdrLeg, CdrPage } from './types.js';
 import { expectArray, expectId, expectInteger, expectObject, expectString, optionalString } from './validate.js';
@@ -14,7 +14,7 @@ const DAY = 86_400;
  * so a call longer than the lookback would vanish without trace. Reading is by id cursor, so the
  * window costs nothing in precision: it only has to contain every start that can still be
  * written. We take the widest the PBX accepts (range ≤ 365 days): 362 days back, 2 days ahead
- * (clock skew between exporter and PBX, an offset not yet known or changed by DST). newestId()
+ * (clock skew between exporter and PBX, an offset not yet known or changed by DST). newest()
  * must use the same window, or a quiet spell longer than a narrower window would make the first
  * page backfill history.
  */
@@ -41,13 +41,14 @@ export class V3CdrSource implements CdrSource {
     };
   }
 
-  async newestId(): Promise<number> {
+  async newest(): Promise<CdrNewest> {
     const env = await this.get(ENDPOINT, { grouped: 'false', sort: 'id', order: 'DESC', limit: 1, offset: 0, ...this.window() });
     return parseData(ENDPOINT, () => {
       this.learnOffset(env.timestamp);
       const records = expectArray(expectObject(env.data, 'data').records, 'data.records');
-      if (records.length === 0) return 0;
-      return positiveId(expectObject(records[0], 'data.records[0]').id, 'data.records[0].id');
+      if (records.length === 0) return { id: 0, linkedid: null };
+      const row = expectObject(records[0], 'data.records[0]');
+      return { id: positiveId(row.id, 'data.records[0].id'), linkedid: expectId(row.linkedid, 'data.records[0].linkedid') };
     });
   }
 

@@ -1,4 +1,4 @@
-import { providerState, v3PeerStatus } from './mapping.js';
+import { isDisabledStatus, providerState, v3PeerStatus } from './mapping.js';
 import type { ActiveLeg, Extension, Provider, ProviderProtocol } from './types.js';
 import { expectArray, expectId, expectMapOrList, expectObject, isObject, optionalNumber, optionalString, expectString } from './validate.js';
 import { ShapeError } from './errors.js';
@@ -11,12 +11,17 @@ function entries(v: unknown, path: string): Array<[string, unknown]> {
   throw new ShapeError(path, 'expected an object keyed by id or []');
 }
 
-/** `sip:getStatuses` data: object keyed by extension number, `[]` when empty. */
+/**
+ * `sip:getStatuses` data: object keyed by extension number, `[]` when empty. Only enabled
+ * extensions: MikoPBX filters disabled ones out, and should one still appear with the `Disabled`
+ * status its code defines (AbstractExtensionStatusAction; mikopbx-api.md §4), it is skipped too.
+ */
 export function parseExtensionStatuses(data: unknown): Extension[] {
   const out: Extension[] = [];
   for (const [key, raw] of entries(data, 'data')) {
     try {
-      out.push(parseExtension(key, raw));
+      const extension = parseExtension(key, raw);
+      if (extension) out.push(extension);
     } catch (e) {
       // Paths are built only for the entry that is wrong, not for each of thousands of good ones.
       if (e instanceof ShapeError) throw new ShapeError(`data[${JSON.stringify(key)}]${e.path}`, e.message.slice(e.path.length + 2));
@@ -26,8 +31,9 @@ export function parseExtensionStatuses(data: unknown): Extension[] {
   return out;
 }
 
-function parseExtension(key: string, raw: unknown): Extension {
+function parseExtension(key: string, raw: unknown): Extension | null {
   const e = expectObject(raw, '');
+  if (isDisabledStatus(expectString(e.status, '.status'))) return null;
   const number = e.extension !== undefined ? expectId(e.extension, '.extension') : key;
   const rttMs = optionalNumber(e.rtt, '.rtt');
   const devices = e.devices === undefined || e.devices === null ? null : expectArray(e.devices, '.devices').length;

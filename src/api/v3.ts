@@ -24,7 +24,7 @@ export class V3Client {
     // Without a key MikoPBX only lets 127.0.0.1 in; sending an empty Bearer would break that.
     const headers: Record<string, string> = this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {};
     const res = await this.transport.send({ path, headers, ...(query ? { query } : {}) });
-    return unwrapV3(res);
+    return unwrapV3(res, { keyConfigured: this.apiKey !== undefined });
   }
 }
 

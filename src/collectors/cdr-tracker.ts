@@ -6,9 +6,12 @@ import type { CdrLeg, CdrPage } from '../api/types.js';
  * Rows are read by id cursor. The PBX writes a call's legs one by one after all its channels
  * hung up, so the newest call read may still be incomplete; its legs wait in `pending` (in
  * memory, never re-read) until the call is known complete:
- *  - on a page with more to come, every pending call but the one owning the page's last leg;
- *  - when caught up, the owner of the newest leg too, once a later run has confirmed that no
- *    leg of it arrived since (it costs that one call a poll interval of latency).
+ *  - on a page with more to come, every pending call but the one owning the page's last leg
+ *    and any call whose legs interleave with it (two calls written at once: either may go on);
+ *  - when caught up, those too, once a later run has confirmed that no leg of them arrived
+ *    since (it costs them a poll interval of latency).
+ * The call being written when counting starts is not counted: its earlier legs came before the
+ * start, so counting its later ones as a call would count a fragment.
  * Legs of an already counted call that still turn up later go to `onLate` (legs and talk time
  * stay exact; the call is not counted again) thanks to a bounded memory of recent linkedids.
  *
@@ -21,20 +24,26 @@ export class CdrTracker<M> {
   private readonly pending = new Map<string, { legs: CdrLeg[]; changedRun: number }>();
   private readonly recent: RecentCalls<M>;
   private tail: string | null = null;
+  /** The call owning the newest leg at start: its later legs belong to an uncounted call. */
+  private startCall: string | null = null;
   private run = 0;
 
   constructor(opts: { recentMax: number; recentMaxAgeMs: number; now: () => number }) {
     this.recent = new RecentCalls(opts.recentMax, opts.recentMaxAgeMs, opts.now);
   }
 
-  /** Counting starts after this id (the newest at exporter start): nothing before it is counted. */
-  start(newestId: number): void {
+  /**
+   * Counting starts after this id (the newest at exporter start): nothing before it is counted,
+   * nor the rest of the call that owns it.
+   */
+  start(newestId: number, newestLinkedid: string | null = null): void {
     this.cursor = newestId;
+    this.startCall = newestLinkedid;
   }
 
   /** Counting restarts after this id, dropping legs still waiting (the PBX table was replaced). */
-  restart(newestId: number): void {
-    this.cursor = newestId;
+  restart(newestId: number, newestLinkedid: string | null = null): void {
+    this.start(newestId, newestLinkedid);
     this.pending.clear();
     this.tail = null;
   }
@@ -63,6 +72,7 @@ export class CdrTracker<M> {
     for (const leg of page.legs) {
       if (leg.id <= this.cursor) continue; // parse already rejects this; never count a leg twice
       this.cursor = leg.id;
+      if (leg.linkedid === this.startCall) continue;
       this.tail = leg.linkedid;
       const counted = this.recent.get(leg.linkedid);
       if (counted !== undefined) {
@@ -77,12 +87,36 @@ export class CdrTracker<M> {
         this.pending.set(leg.linkedid, { legs: [leg], changedRun: this.run });
       }
     }
+    const open = this.openCalls();
     for (const [linkedid, p] of this.pending) {
-      if (linkedid === this.tail && (page.hasMore || p.changedRun === this.run)) continue;
+      if (open.has(linkedid) && (page.hasMore || p.changedRun === this.run)) continue;
       this.pending.delete(linkedid);
       this.recent.add(linkedid, onCall(p.legs));
     }
   }
+
+  /**
+   * Pending calls that may still be being written: the owner of the newest leg, and every call
+   * whose id range overlaps theirs (legs of calls written at the same time interleave).
+   */
+  private openCalls(): Set<string> {
+    const open = new Set<string>();
+    const tail = this.tail === null ? undefined : this.pending.get(this.tail);
+    if (this.tail === null || tail === undefined) return open;
+    open.add(this.tail);
+    let low = tail.legs[0]?.id ?? Infinity;
+    const byLastDesc = [...this.pending].sort((a, b) => lastId(b[1].legs) - lastId(a[1].legs));
+    for (const [linkedid, p] of byLastDesc) {
+      if (lastId(p.legs) < low) break;
+      open.add(linkedid);
+      low = Math.min(low, p.legs[0]?.id ?? low);
+    }
+    return open;
+  }
+}
+
+function lastId(legs: readonly CdrLeg[]): number {
+  return legs.at(-1)?.id ?? 0;
 }
 
 /**

@@ -156,20 +156,20 @@ export class CdrCollector implements Collector {
     if (!source) throw new Error(`the ${ctx.api.generation} API has no CDR endpoint`);
     this.syncProviders(ctx.snapshot.providers);
     if (this.tracker.cursor === null) {
-      const newest = await source.newestId();
-      this.tracker.start(newest);
-      ctx.log.info({ collector: 'cdr', afterId: newest }, `CDR: counting calls recorded after id ${newest} (earlier calls are not counted)`);
+      const newest = await source.newest();
+      this.tracker.start(newest.id, newest.linkedid);
+      ctx.log.info({ collector: 'cdr', afterId: newest.id }, `CDR: counting calls recorded after id ${newest.id} (earlier calls are not counted)`);
       return;
     }
     if (this.checkCursor) {
-      const newest = await source.newestId();
+      const newest = await source.newest();
       this.checkCursor = false;
-      if (newest < this.tracker.cursor) {
+      if (newest.id < this.tracker.cursor) {
         ctx.log.warn(
-          { collector: 'cdr', cursor: this.tracker.cursor, newestId: newest },
-          `CDR: the PBX's newest record id ${newest} is below the last one read (${this.tracker.cursor}); its call history was replaced (backup restored?): counting anew after it`,
+          { collector: 'cdr', cursor: this.tracker.cursor, newestId: newest.id },
+          `CDR: the PBX's newest record id ${newest.id} is below the last one read (${this.tracker.cursor}); its call history was replaced (backup restored?): counting anew after it`,
         );
-        this.tracker.restart(newest);
+        this.tracker.restart(newest.id, newest.linkedid);
         return;
       }
     }

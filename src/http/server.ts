@@ -3,7 +3,6 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { PbxTarget } from '../target.js';
 import { VERSION } from '../version.js';
-import { scrubSecrets } from '../log.js';
 import { acceptsGzip } from './accept-encoding.js';
 import { renderLanding } from './landing.js';
 import { MetricsBody } from './metrics-body.js';
@@ -16,6 +15,8 @@ export interface HandlerOptions {
   logger: Logger;
   /** Returns false (after answering) when a protected path is refused, e.g. by basic auth. */
   authorize?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean | Promise<boolean>;
+  /** Removes secrets from the landing page; defaults to the target's scrubber. */
+  scrub?: (text: string) => string;
   /** Extra response headers (web-config http_server_config.headers), read per request. */
   headers?: () => Record<string, string>;
   /** How long rendered process metrics are reused (default 1 s). */
@@ -61,7 +62,7 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
         void guarded(req, res, opts, () => serveMetrics(req, res, body, opts.logger));
         return;
       case '/':
-        void guarded(req, res, opts, () => send(res, 200, 'text/html; charset=utf-8', scrubSecrets(landing(target))));
+        void guarded(req, res, opts, () => send(res, 200, 'text/html; charset=utf-8', (opts.scrub ?? ((t: string) => target.scrub(t)))(landing(target))));
         return;
       default:
         send(res, 404, 'text/plain; charset=utf-8', 'not found\n');

@@ -6,7 +6,7 @@ import tls from 'node:tls';
 import bcrypt from 'bcryptjs';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../config.js';
-import { registerSecret } from '../log.js';
+import type { SecretScrubber } from '../secrets.js';
 
 /**
  * WEB_CONFIG_FILE: the web-config format of Prometheus's exporter-toolkit
@@ -171,7 +171,6 @@ function parseTls(file: string, raw: unknown): { tls: TlsSettings | undefined; f
   const key = keyFile ? readPem(file, keyFile, 'key_file') : str(file, o, 'key', where);
   if (!cert) fail(file, `${where}: missing one of cert or cert_file`);
   if (!key) fail(file, `${where}: missing one of key or key_file`);
-  if (key && !keyFile) registerSecret(key);
   const clientCa = caFile ? readPem(file, caFile, 'client_ca_file') : str(file, o, 'client_ca', where);
 
   try {
@@ -363,7 +362,13 @@ export class BasicAuth {
 
   constructor(
     private users: Map<string, string>,
-    private readonly opts: { cacheSize?: number; cacheTtlMs?: number; now?: () => number } = {},
+    private readonly opts: {
+      cacheSize?: number;
+      cacheTtlMs?: number;
+      now?: () => number;
+      /** The web server's scrubber, which learns each verified password. */
+      secrets?: SecretScrubber;
+    } = {},
   ) {}
 
   get enabled(): boolean {
@@ -397,8 +402,8 @@ export class BasicAuth {
     const ok = await this.verify(user, password);
     if (ok) {
       // Only verified ones: a handful of real passwords, never what strangers try.
-      registerSecret(password);
-      registerSecret(m[1]);
+      this.opts.secrets?.add(password);
+      this.opts.secrets?.add(m[1]);
     }
     this.cache.set(key, { ok, user, at: now });
     while (this.cache.size > (this.opts.cacheSize ?? 64)) this.cache.delete(this.cache.keys().next().value as string);

@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type tls from 'node:tls';
 import type { Logger } from 'pino';
+import { SecretScrubber, type ScrubberRegistry } from '../secrets.js';
 import { createHandler, type HandlerOptions } from './server.js';
 import { BasicAuth, TokenBucket, clientCertProblem, filesSignature, loadWebConfig, tlsServerOptions, type WebConfig } from './web-config.js';
 
@@ -12,9 +13,11 @@ export interface WebServer {
   close(): void;
 }
 
-export interface WebServerOptions extends Omit<HandlerOptions, 'authorize' | 'headers'> {
+export interface WebServerOptions extends Omit<HandlerOptions, 'authorize' | 'headers' | 'scrub'> {
   webConfigFile: string | undefined;
   logger: Logger;
+  /** The process's live scrubbers, which the server joins with its own secrets until close(). */
+  scrubbers?: ScrubberRegistry;
   /** How often the web-config file and its certificates are checked for changes. */
   reloadCheckMs?: number;
 }
@@ -28,12 +31,17 @@ export interface WebServerOptions extends Omit<HandlerOptions, 'authorize' | 'he
 export function createWebServer(opts: WebServerOptions): WebServer {
   const { logger } = opts;
   const file = opts.webConfigFile;
+  // The server's own secrets (verified basic-auth passwords, an inline TLS key), apart from the PBX's.
+  const secrets = new SecretScrubber();
+  const scrub = (text: string) => secrets.scrub(opts.target.scrub(text));
   if (!file) {
-    const server = http.createServer(createHandler(opts));
+    const server = http.createServer(createHandler({ ...opts, scrub }));
     return { server, tls: false, close: () => undefined };
   }
   let cfg: WebConfig = loadWebConfig(file); // ConfigError on a bad file: exit code 2
-  const auth = new BasicAuth(cfg.users);
+  secrets.add(cfg.tls?.key);
+  const leaveScrubbers = opts.scrubbers?.add(secrets) ?? (() => undefined);
+  const auth = new BasicAuth(cfg.users, { secrets });
   let bucket = cfg.rateLimit ? new TokenBucket(cfg.rateLimit.intervalMs, cfg.rateLimit.burst) : null;
 
   const authorize = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> => {
@@ -44,7 +52,7 @@ export function createWebServer(opts: WebServerOptions): WebServer {
     }
     return auth.authorize(req, res);
   };
-  const handler = createHandler({ ...opts, authorize, headers: () => cfg.headers });
+  const handler = createHandler({ ...opts, authorize, scrub, headers: () => cfg.headers });
 
   let server: http.Server | https.Server;
   if (cfg.tls) {
@@ -84,6 +92,7 @@ export function createWebServer(opts: WebServerOptions): WebServer {
       next = { ...next, tls: cfg.tls };
     }
     if (next.tls && server instanceof https.Server) server.setSecureContext(tlsServerOptions(next.tls));
+    secrets.add(next.tls?.key);
     auth.setUsers(next.users);
     bucket = next.rateLimit ? new TokenBucket(next.rateLimit.intervalMs, next.rateLimit.burst) : null;
     cfg = next;
@@ -92,5 +101,12 @@ export function createWebServer(opts: WebServerOptions): WebServer {
   };
   const timer = setInterval(reload, opts.reloadCheckMs ?? 10_000);
   timer.unref();
-  return { server, tls: cfg.tls !== undefined, close: () => clearInterval(timer) };
+  return {
+    server,
+    tls: cfg.tls !== undefined,
+    close: () => {
+      clearInterval(timer);
+      leaveScrubbers();
+    },
+  };
 }

@@ -32,6 +32,8 @@ const SID_CHARS = '0123456789abcdefghijklmnopqrstuv';
 /** Redis-backed PHP sessions with a sliding lifetime */
 export class SessionStore {
   private readonly sessions = new Map<string, number>();
+  /** every session id ever handed out, expired ones too (for secret scans in tests) */
+  readonly issued: string[] = [];
 
   constructor(
     private readonly ttlSeconds: number,
@@ -43,6 +45,7 @@ export class SessionStore {
     let sid = '';
     for (const b of bytes) sid += SID_CHARS[b % 32];
     this.sessions.set(sid, this.now() + this.ttlSeconds * 1000);
+    this.issued.push(sid);
     return sid;
   }
 

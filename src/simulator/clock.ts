@@ -1,18 +1,32 @@
-// PBX wall clock: a fixed UTC offset (the PBX time zone) over an injectable ms clock.
+// PBX wall clock: the PBX time zone's UTC offset over an injectable ms clock. The offset is fixed,
+// or a function of the instant (a zone with DST): every local time is written with the offset in
+// force at that instant, as PHP's date() and Asterisk's CDR do.
 
 const pad2 = (n: number): string => String(n).padStart(2, '0');
 const pad3 = (n: number): string => String(n).padStart(3, '0');
 const TWO = Array.from({ length: 60 }, (_, i) => pad2(i));
 const THREE = Array.from({ length: 1000 }, (_, i) => pad3(i));
 
+/** UTC offset in minutes: fixed, or the offset in force at a unix ms instant. */
+export type TzOffset = number | ((unixMs: number) => number);
+
 export class PbxClock {
+  private readonly offsetAt: (unixMs: number) => number;
+
   constructor(
     private readonly nowFn: () => number,
-    readonly tzOffsetMinutes: number,
-  ) {}
+    tz: TzOffset,
+  ) {
+    this.offsetAt = typeof tz === 'number' ? () => tz : tz;
+  }
 
   now(): number {
     return this.nowFn();
+  }
+
+  /** the UTC offset in force now, minutes */
+  get tzOffsetMinutes(): number {
+    return this.offsetAt(this.now());
   }
 
   unix(ms: number = this.now()): number {
@@ -20,7 +34,7 @@ export class PbxClock {
   }
 
   private shifted(ms: number): Date {
-    return new Date(ms + this.tzOffsetMinutes * 60_000);
+    return new Date(ms + this.offsetAt(ms) * 60_000);
   }
 
   /** `YYYY-MM-DD` in PBX local time */
@@ -39,7 +53,7 @@ export class PbxClock {
 
   /** `YYYY-MM-DD HH:MM:SS.mmm` in PBX local time: the CDR format (hot path: no Date per call) */
   local(ms: number = this.now()): string {
-    const t = Math.floor(ms) + this.tzOffsetMinutes * 60_000;
+    const t = Math.floor(ms) + this.offsetAt(ms) * 60_000;
     const day = Math.floor(t / 86_400_000);
     if (day !== this.cachedDay) {
       this.cachedDay = day;
@@ -56,7 +70,7 @@ export class PbxClock {
 
   /** PHP `date('c')` in the PBX time zone, e.g. `2026-04-10T14:22:31+03:00` */
   iso(ms: number = this.now()): string {
-    const off = this.tzOffsetMinutes;
+    const off = this.offsetAt(ms);
     const sign = off < 0 ? '-' : '+';
     const abs = Math.abs(off);
     return `${this.localSeconds(ms).replace(' ', 'T')}${sign}${pad2(Math.floor(abs / 60))}:${pad2(abs % 60)}`;
@@ -64,7 +78,8 @@ export class PbxClock {
 
   /** unix ms of a PBX-local wall-clock time */
   fromLocalParts(y: number, mo: number, d: number, h = 0, mi = 0, s = 0, msec = 0): number {
-    return Date.UTC(y, mo - 1, d, h, mi, s, msec) - this.tzOffsetMinutes * 60_000;
+    const wall = Date.UTC(y, mo - 1, d, h, mi, s, msec);
+    return wall - this.offsetAt(wall - this.tzOffsetMinutes * 60_000) * 60_000;
   }
 
   /**
@@ -96,7 +111,7 @@ export class PbxClock {
     let ms = Date.UTC(y, mo - 1, d, h, mi, sec, Math.round(frac * 1000));
     const tz = m[8];
     if (tz === undefined) {
-      ms -= this.tzOffsetMinutes * 60_000;
+      ms -= this.offsetAt(ms - this.tzOffsetMinutes * 60_000) * 60_000;
     } else if (tz !== 'z') {
       const sign = tz.startsWith('-') ? -1 : 1;
       const digits = tz.slice(1).replace(':', '');

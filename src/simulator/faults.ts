@@ -7,6 +7,7 @@ export const FAULT_KINDS = [
   'slow-drip',
   'http-500',
   'html-200',
+  'html-login-200',
   'truncated-json',
   'malformed-json',
   'result-false',
@@ -26,6 +27,8 @@ export interface FaultSpec {
   paths?: string[];
   /** how many requests it hits; default: until cleared */
   count?: number;
+  /** let this many matching requests through before it starts (e.g. the second page of a backlog); default 0 */
+  skip?: number;
   /** slow-drip: ms between bytes (default 100) */
   intervalMs?: number;
   /** huge-body: body size (default 50 MB) */
@@ -43,6 +46,7 @@ const PRE: ReadonlySet<FaultKind> = new Set([
   'hang',
   'http-500',
   'html-200',
+  'html-login-200',
   'huge-body',
   'status-429',
   'status-503',
@@ -59,6 +63,7 @@ const ACTIVE_CALL_PATHS = [
 interface ActiveFault {
   spec: FaultSpec;
   remaining: number;
+  skip: number;
 }
 
 export function isFaultKind(k: unknown): k is FaultKind {
@@ -83,7 +88,9 @@ export class FaultInjector {
     }
     const count = spec.count ?? Infinity;
     if (!(count > 0)) throw new Error('count must be positive');
-    this.active.push({ spec: { ...spec }, remaining: count });
+    const skip = spec.skip ?? 0;
+    if (!(Number.isInteger(skip) && skip >= 0)) throw new Error('skip must be a non-negative integer');
+    this.active.push({ spec: { ...spec }, remaining: count, skip });
   }
 
   clear(): void {
@@ -105,6 +112,10 @@ export class FaultInjector {
     for (const f of this.active) {
       if (PRE.has(f.spec.kind) !== (phase === 'pre')) continue;
       if (!this.matches(f, path)) continue;
+      if (f.skip > 0) {
+        f.skip--; // this request passes untouched
+        return null;
+      }
       f.remaining--;
       if (f.remaining <= 0) this.active = this.active.filter((x) => x !== f);
       this.fired++;
@@ -128,6 +139,20 @@ export function wrongShape(data: unknown): unknown {
 
 export const PHP_WARNING_PREFIX =
   '<br />\n<b>Warning</b>:  Undefined array key "linkedid" in <b>/usr/www/src/PBXCoreREST/Lib/PbxStatus/GetActiveCallsAction.php</b> on line <b>87</b><br />\n';
+
+/** The admin-cabinet login form, as a PBX (or a proxy in front of it) serves it to a lost session. */
+export const HTML_LOGIN_PAGE = `<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>MikoPBX | Login</title></head>
+<body class="login-page">
+<form class="ui large form" id="login-form" action="/admin-cabinet/session/start" method="post">
+<input type="text" name="login" placeholder="Login">
+<input type="password" name="password" placeholder="Password">
+<button class="ui fluid large submit button" id="submitbutton">Log in</button>
+</form>
+</body>
+</html>
+`;
 
 export const HTML_200_PAGE = `<!DOCTYPE html>
 <html>

@@ -1,6 +1,6 @@
 // Public API of the built-in MikoPBX simulator.
 
-import { PbxClock } from './clock.js';
+import { PbxClock, type TzOffset } from './clock.js';
 import { SimContext } from './context.js';
 import { FaultInjector } from './faults.js';
 import { Living } from './living.js';
@@ -13,6 +13,7 @@ export { PbxModel, DEFAULT_MIX } from './model.js';
 export type { CallInfo, GenerateResult, ScenarioMix, StartCallOptions } from './model.js';
 export { FaultInjector, FAULT_KINDS } from './faults.js';
 export type { FaultKind, FaultSpec } from './faults.js';
+export type { TzOffset } from './clock.js';
 export { normalizeProviderState } from './provider-states.js';
 export type * from './types.js';
 export { CALL_SCENARIOS, DIRECTIONS, DISPOSITION_BUCKETS, PEER_STATUSES, PROVIDER_STATES } from './types.js';
@@ -31,7 +32,8 @@ export interface SimulatorOptions {
   login?: string;
   password?: string;
   sessionTtlSeconds?: number;
-  tzOffsetMinutes?: number;
+  /** PBX UTC offset in minutes (default 180), or a function of the instant for a zone with DST */
+  tzOffsetMinutes?: TzOffset;
   extensions?: number;
   providers?: number;
   living?: false | { tickMs: number };
@@ -59,6 +61,8 @@ export interface Simulator {
   readonly password: string;
   /** drops every legacy session now (as if the 1 h TTL had passed) */
   expireSessions(): number;
+  /** every legacy PHPSESSID handed out so far, expired ones too */
+  issuedSessionIds(): string[];
   /** one living tick now (works with or without the timer) */
   tick(): void;
 }
@@ -125,6 +129,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     login: ctx.opts.login,
     password: ctx.opts.password,
     expireSessions: () => ctx.sessions.expireAll(),
+    issuedSessionIds: () => [...ctx.sessions.issued],
     tick: () => (living ?? (manualLife ??= new Living(model, seed, lifeOpts))).tick(),
     async close() {
       living?.stop();

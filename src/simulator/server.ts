@@ -5,7 +5,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { SimContext } from './context.js';
 import type { FaultInjector, FaultSpec } from './faults.js';
-import { HTML_200_PAGE, PHP_WARNING_PREFIX, wrongShape } from './faults.js';
+import { HTML_200_PAGE, HTML_LOGIN_PAGE, PHP_WARNING_PREFIX, wrongShape } from './faults.js';
 import type { ApiResult, RawResponse, RequestContext, RouteOutcome } from './http-types.js';
 import { JSON_TYPE, raw } from './http-types.js';
 import { CONTROL_PREFIX, handleControl } from './control.js';
@@ -255,6 +255,9 @@ export class SimServer {
         return;
       case 'html-200':
         reply(raw(200, HTML_200_PAGE, 'text/html; charset=UTF-8'));
+        return;
+      case 'html-login-200':
+        reply(raw(200, HTML_LOGIN_PAGE, 'text/html; charset=UTF-8'));
         return;
       case 'status-429':
         ctx.limiter.ban(ip);

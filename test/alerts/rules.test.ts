@@ -90,10 +90,12 @@ describe('alert rule conventions', () => {
     for (const a of alerts) expect(anchors, `docs/runbook.md section for ${a.alert}`).toContain(a.alert.toLowerCase());
   });
 
-  it('names trunk alerts by the trunk description (join with mikopbx_provider_info)', () => {
+  it('names trunk alerts by the trunk description (join with mikopbx_provider_info), else by id', () => {
     for (const a of alerts.filter((x) => x.expr.includes('mikopbx_provider_'))) {
       expect(a.expr, a.alert).toMatch(/group_left\s*\(\s*name\s*,\s*host\s*\)\s*mikopbx_provider_info/);
       expect(a.annotations?.description, a.alert).toContain('{{ $labels.name }}');
+      // Legacy trunks have name "": fall back to the provider id (unit test in trunks_test.yml).
+      expect(a.annotations?.description, a.alert).toMatch(/\{\{ if \$labels\.name \}\}.*\{\{ else \}\}\{\{ \$labels\.provider \}\}.*\{\{ end \}\}/s);
       expect(a.expr, a.alert).toContain('mikopbx_provider_state{state="off"} == 1');
     }
   });

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_METRICS } from '../helpers/contract-metrics.js';
-import { describeOutcomes, loadDashboard, runDashboardQueries, variableAsQuery, type QueryOutcome } from '../helpers/dashboard.js';
+import { describeOutcomes, loadDashboard, queryPanels, runDashboardQueries, substitute, variableAsQuery, type QueryOutcome } from '../helpers/dashboard.js';
 import {
   locateTools, promQuery, resultSize, runTool, titled, waitFor, startPrometheus, type PromSample, type RunningServer,
 } from '../helpers/prometheus-tools.js';
@@ -121,7 +121,25 @@ describe(titled('dashboard queries on a real Prometheus scraping the sample expo
     const offline = outcomes.find((o) => o.panel.title === 'Offline extensions');
     expect(offline?.series).toBe(2); // 204 Warehouse and 205 (no name)
     const trunks = outcomes.filter((o) => o.panel.title === 'Trunks');
-    expect(trunks.find((o) => o.target.refId === 'A')?.series).toBe(4);
+    expect(trunks.find((o) => o.target.refId === 'A')?.series).toBe(5);
+  });
+
+  // Legacy MikoPBX exports name="" for every trunk (IAX-1700000001 in the sample): the trunk
+  // panels show the provider id instead of a blank legend or cell.
+  it.skipIf(tools.skipReason)('names every trunk in the trunk panels, by its id where it has no description', async () => {
+    const url = (prom as RunningServer).url;
+    const named = queryPanels(d).flatMap((p) => (p.targets ?? []).filter((t) => t.expr.includes('group_left') && t.expr.includes('mikopbx_provider_info')).map((t) => ({ p, t })));
+    expect(named.map(({ p }) => p.title).sort()).toEqual([
+      'Calls in progress per trunk', 'Completed calls per hour per trunk', 'Trunk registration', 'Trunk round-trip time', 'Trunks',
+    ]);
+    for (const { p, t } of named) {
+      const expr = substitute(t.expr, { job: 'mikopbx', instance, rateInterval: '4s', interval: '1s', range: '1m' });
+      const series = (await promQuery(url, expr)).result as PromSample[];
+      const names = Object.fromEntries(series.map((s) => [s.metric.provider, s.metric.name]));
+      expect(names['IAX-1700000001'], p.title).toBe('IAX-1700000001');
+      for (const [provider, name] of Object.entries(names)) expect(name, `${p.title}: ${provider}`).toMatch(/\S/);
+      if ('SIP-TRUNK-3F9A1C7B' in names) expect(names['SIP-TRUNK-3F9A1C7B'], p.title).toBe('Main carrier');
+    }
   });
 
   it.skipIf(tools.skipReason)('resolves the job, instance and trunk variables', async () => {
@@ -140,7 +158,8 @@ describe(titled('dashboard queries on a real Prometheus scraping the sample expo
         });
         const options = texts.map((t) => re.exec(t)?.groups).map((g) => `${g?.value}=${g?.text}`).sort();
         expect(options).toContain('SIP-TRUNK-3F9A1C7B=Main carrier');
-        expect(options).toHaveLength(4);
+        expect(options).toContain('IAX-1700000001=IAX-1700000001'); // no description: its id
+        expect(options).toHaveLength(5);
       }
     }
   });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ANSWER_DELAY_BUCKETS, CALL_DURATION_BUCKETS } from '../../src/collectors/cdr.js';
-import { DEFAULT_LOGIN, DEFAULT_PASSWORD, startSimulator, type CompletedCall, type SimTruth, type Simulator } from '../../src/simulator/index.js';
+import { DEFAULT_LOGIN, DEFAULT_PASSWORD, startSimulator, type Simulator, type TzOffset } from '../../src/simulator/index.js';
+import { expectEqualsTruth, expectHistogramsMatch, series } from '../helpers/cdr-truth.js';
 import { PbxTarget } from '../../src/target.js';
 import { captureLogger, testConfig } from '../helpers/fixtures.js';
 
@@ -8,74 +8,6 @@ import { captureLogger, testConfig } from '../helpers/fixtures.js';
 // own ground truth exactly, for every series.
 
 const CDR_PATH = '/pbxcore/api/v3/cdr';
-
-function series(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
-}
-
-/** Histogram buckets and sums against the simulator's per-call plan. */
-function expectHistogramsMatch(text: string, calls: CompletedCall[]): void {
-  const s = series(text);
-  for (const direction of ['inbound', 'outbound', 'internal'] as const) {
-    const mine = calls.filter((c) => c.direction === direction);
-    const durations = mine.map((c) => (c.endMs - c.startMs) / 1000);
-    const delays = mine.flatMap((c) => (c.disposition === 'answered' && c.answerDelaySeconds !== null ? [c.answerDelaySeconds] : []));
-    expect(s.get(`mikopbx_call_duration_seconds_sum{direction="${direction}"}`)).toBeCloseTo(durations.reduce((a, b) => a + b, 0), 2);
-    expect(s.get(`mikopbx_call_answer_delay_seconds_sum{direction="${direction}"}`)).toBeCloseTo(delays.reduce((a, b) => a + b, 0), 2);
-    for (const le of CALL_DURATION_BUCKETS) {
-      expect(s.get(`mikopbx_call_duration_seconds_bucket{le="${le}",direction="${direction}"}`)).toBe(durations.filter((d) => d <= le).length);
-    }
-    for (const le of ANSWER_DELAY_BUCKETS) {
-      expect(s.get(`mikopbx_call_answer_delay_seconds_bucket{le="${le}",direction="${direction}"}`)).toBe(delays.filter((d) => d <= le).length);
-    }
-  }
-}
-
-function expectEqualsTruth(text: string, truth: SimTruth['cdr']): void {
-  const s = series(text);
-  const got: Record<string, number> = {};
-  const want: Record<string, number> = {};
-  for (const [direction, byDisposition] of Object.entries(truth.calls)) {
-    for (const [disposition, n] of Object.entries(byDisposition)) {
-      const key = `mikopbx_calls_total{direction="${direction}",disposition="${disposition}"}`;
-      want[key] = n;
-      got[key] = s.get(key) ?? NaN;
-    }
-    const talk = `mikopbx_call_talk_seconds_total{direction="${direction}"}`;
-    want[talk] = truth.talkSeconds[direction as keyof typeof truth.talkSeconds];
-    got[talk] = s.get(talk) ?? NaN;
-    const count = `mikopbx_call_duration_seconds_count{direction="${direction}"}`;
-    want[count] = Object.values(byDisposition).reduce((a, b) => a + b, 0);
-    got[count] = s.get(count) ?? NaN;
-    const answered = `mikopbx_call_answer_delay_seconds_count{direction="${direction}"}`;
-    want[answered] = byDisposition.answered;
-    got[answered] = s.get(answered) ?? NaN;
-  }
-  for (const [provider, byDirection] of Object.entries(truth.providerCalls)) {
-    for (const [direction, byDisposition] of Object.entries(byDirection)) {
-      for (const [disposition, n] of Object.entries(byDisposition)) {
-        const key = `mikopbx_provider_calls_total{provider="${provider}",direction="${direction}",disposition="${disposition}"}`;
-        want[key] = n;
-        got[key] = s.get(key) ?? NaN;
-      }
-    }
-  }
-  want.mikopbx_cdr_records_total = truth.records;
-  got.mikopbx_cdr_records_total = s.get('mikopbx_cdr_records_total') ?? NaN;
-  expect(got).toEqual(want);
-  // No provider series beyond the truth's.
-  const providerSeries = [...s.keys()].filter((k) => k.startsWith('mikopbx_provider_calls_total{'));
-  expect(providerSeries.length).toBe(Object.keys(want).filter((k) => k.startsWith('mikopbx_provider_calls_total{')).length);
-  if (truth.lastRecordEndTimestamp !== null) {
-    expect(s.get('mikopbx_cdr_last_record_timestamp_seconds')).toBeCloseTo(truth.lastRecordEndTimestamp, 3);
-  }
-}
 
 describe('cdr collector against the simulator', () => {
   let sim: Simulator | null = null;
@@ -87,7 +19,7 @@ describe('cdr collector against the simulator', () => {
     target = null;
   });
 
-  async function setup(tzOffsetMinutes: number, extra: Parameters<typeof startSimulator>[0] = {}) {
+  async function setup(tzOffsetMinutes: TzOffset, extra: Parameters<typeof startSimulator>[0] = {}) {
     sim = await startSimulator({ tzOffsetMinutes, historyCalls: 60, seed: 7, ...extra });
     const { logger } = await captureLogger('silent');
     target = new PbxTarget({
@@ -147,6 +79,42 @@ describe('cdr collector against the simulator', () => {
     sim.model.generateCalls(150);
     await catchUp(sim, target);
     expectEqualsTruth(target.metricsText(), sim.model.truth({ cdrAfterId: startId }).cdr);
+  });
+
+  // P9: CDR times are PBX-local strings without an offset; the exporter converts each page with
+  // the offset of the answer it came in (meta.timestamp). Across a DST change the offset of the
+  // answers changes between two pages, and the autumn hour repeats its wall-clock times.
+  it.each([
+    // Europe/Berlin 2026: CET +01:00 → CEST +02:00 on 29 March, back on 25 October, at 01:00 UTC.
+    ['spring forward (Europe/Berlin, 29 March 2026)', Date.UTC(2026, 2, 29, 1), 60, 120],
+    ['fall back, the repeated hour (Europe/Berlin, 25 October 2026)', Date.UTC(2026, 9, 25, 1), 120, 60],
+  ])('a DST change between two CDR pages: %s; every call counted once, with its true end time', async (_name, change, before, after) => {
+    let now = change - 3 * 3600_000;
+    const zone = (ms: number) => (ms < change ? before : after);
+    const { sim, target, startId } = await setup(zone, { now: () => now, activeCalls: 0, historyCalls: 20 });
+    const offsetOfAnswers = async () => ((await (await fetch(`${sim.url}/pbxcore/api/v3/system:ping`)).json()) as { meta: { timestamp: string } }).meta.timestamp.slice(-6);
+    const hhmm = (minutes: number) => `+${String(minutes / 60).padStart(2, '0')}:00`;
+
+    // Calls that all ended before the change, read with answers in the old offset.
+    now = change - 5 * 60_000;
+    sim.model.generateCalls(150);
+    expect(sim.model.completedCalls(startId).every((c) => c.endMs < change)).toBe(true);
+    expect(await offsetOfAnswers()).toBe(hhmm(before));
+    await catchUp(sim, target);
+    expectEqualsTruth(target.metricsText(), sim.model.truth({ cdrAfterId: startId }).cdr);
+    const counted = sim.model.maxCdrId();
+
+    // Calls that all started after the change (in autumn on the same wall-clock times as some of
+    // the first ones), read with answers in the new offset.
+    now = change + 2 * 3600_000;
+    sim.model.generateCalls(150);
+    expect(sim.model.completedCalls(counted).every((c) => c.startMs >= change)).toBe(true);
+    expect(await offsetOfAnswers()).toBe(hhmm(after));
+    await catchUp(sim, target);
+    const truth = sim.model.truth({ cdrAfterId: startId }).cdr;
+    expect(truth.callsTotal).toBe(300);
+    expectEqualsTruth(target.metricsText(), truth); // includes the newest record's end time
+    expectHistogramsMatch(target.metricsText(), sim.model.completedCalls(startId));
   });
 
   it('stays exact through failed runs (HTTP 500, truncated or malformed JSON, wrong shape, result:false)', async () => {

@@ -1,29 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LOGIN, DEFAULT_PASSWORD, startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { seriesOf } from '../helpers/exposition.js';
+import { byLabel } from '../helpers/exposition.js';
+import { expectStatusMatchesTruth } from '../helpers/truth.js';
 import { distBuilt, startExporterProcess, waitFor, type ExporterProcess } from '../helpers/exporter-process.js';
-import { findTool, promtoolCheckMetrics } from '../helpers/tools.js';
+import { toolOrSkip, promtoolCheckMetrics } from '../helpers/tools.js';
 
 // The built exporter as a real process, configured only with a URL and web-admin credentials,
 // against the simulator in legacy mode: the same assertions as the v3 process test.
 
-const promtool = findTool('promtool');
+const promtool = toolOrSkip('promtool');
 
 async function observed(exporter: ExporterProcess) {
   const { text, samples } = await exporter.metrics();
-  const byLabel = (name: string, label: string) =>
-    Object.fromEntries([...seriesOf(samples, name)].map(([k, v]) => [new RegExp(`${label}="([^"]*)"`).exec(k)?.[1], v]));
-  return {
-    text,
-    samples,
-    up: samples.get('mikopbx_up'),
-    peerUp: byLabel('mikopbx_sip_peer_up', 'extension'),
-    registered: byLabel('mikopbx_provider_registered', 'provider'),
-    peers: byLabel('mikopbx_sip_peers', 'status'),
-    activeCalls: byLabel('mikopbx_active_calls', 'direction'),
-    providerActiveCalls: byLabel('mikopbx_provider_active_calls', 'provider'),
-    channels: samples.get('mikopbx_active_channels'),
-  };
+  return { text, samples, up: samples.get('mikopbx_up'), registered: byLabel(samples, 'mikopbx_provider_registered', 'provider') };
 }
 
 describe.skipIf(!distBuilt())('end to end: built exporter against the legacy simulator', () => {
@@ -49,30 +38,50 @@ describe.skipIf(!distBuilt())('end to end: built exporter against the legacy sim
   });
 
   it('reports what the simulated PBX holds', async () => {
-    const truth = sim.model.truth();
     const o = await observed(exporter);
-    expect(o.up).toBe(1);
-    expect(o.samples.get('mikopbx_api_info{api="legacy"}')).toBe(1);
-    expect(o.peers).toEqual(truth.extensions);
-    expect(o.peerUp).toEqual(Object.fromEntries(Object.entries(truth.peers).map(([n, p]) => [n, p.status === 'available' ? 1 : 0])));
-    expect(o.registered).toEqual(Object.fromEntries(Object.entries(truth.providers).map(([id, p]) => [id, p.registered ? 1 : 0])));
-    expect(o.activeCalls).toEqual(truth.activeCalls);
-    expect(o.channels).toBe(truth.activeChannels);
-    expect(o.providerActiveCalls).toEqual(truth.providerActiveCalls);
-    for (const [id, p] of Object.entries(truth.providers)) {
-      expect(o.samples.get(`mikopbx_provider_state{provider="${id}",state="${p.state}"}`)).toBe(1);
-    }
+    expectStatusMatchesTruth(o.text, sim.model.truth());
     if (promtool) expect(promtoolCheckMetrics(promtool, o.text).output).toBe('');
   });
 
   it('keeps one session across polls, and logs in once more after the sessions expired', async () => {
     expect(sim.stats.loginAttempts).toBe(1);
     sim.expireSessions();
-    await waitFor(() => sim.stats.loginAttempts === 2, 5000);
-    await new Promise((r) => setTimeout(r, 2500)); // a few more polls
+    await waitFor(() => sim.stats.loginAttempts === 2);
+    const sent = sim.requests.length;
+    await waitFor(() => sim.requests.length >= sent + 8); // two more polls of four requests
     expect(sim.stats.loginAttempts).toBe(2);
     expect(sim.stats.unauthenticatedRequests).toBe(1);
     expect((await observed(exporter)).up).toBe(1);
+  });
+
+  it('shows a rejected trunk at a following poll, and a deleted trunk disappears', async () => {
+    const [trunk] = Object.entries(sim.model.truth().providers).find(([, p]) => p.registered && p.protocol === 'sip') ?? [];
+    expect(trunk).toBeDefined();
+    sim.model.setProviderState(trunk as string, 'rejected');
+    await waitFor(async () => (await observed(exporter)).registered[trunk as string] === 0);
+    const o = await observed(exporter);
+    expect(o.samples.get(`mikopbx_provider_state{provider="${trunk}",state="rejected"}`)).toBe(1);
+    expectStatusMatchesTruth(o.text, sim.model.truth());
+
+    sim.model.deleteProvider(trunk as string);
+    await waitFor(async () => !(await exporter.metrics()).text.includes(`provider="${trunk}"`));
+    expectStatusMatchesTruth((await observed(exporter)).text, sim.model.truth());
+  });
+
+  it('PBX down: mikopbx_up 0 with a valid /metrics, the process stays up; back to the truth when it returns', async () => {
+    const port = sim.port;
+    await sim.close();
+    await waitFor(async () => (await observed(exporter)).up === 0);
+    const down = await observed(exporter);
+    expect(down.samples.get('mikopbx_collector_success{collector="peers"}')).toBe(0);
+    expect(exporter.child.exitCode).toBeNull();
+    expect((await exporter.get('/healthz')).status).toBe(200);
+    if (promtool) expect(promtoolCheckMetrics(promtool, down.text).output).toBe('');
+
+    sim = await startSimulator({ mode: 'legacy', seed: 7, activeCalls: 4, port });
+    await waitFor(async () => (await observed(exporter)).up === 1);
+    expectStatusMatchesTruth((await observed(exporter)).text, sim.model.truth());
+    expect(sim.stats.loginAttempts).toBe(1); // a new PBX: one new login
   });
 
   it('never logs the password', () => {

@@ -3,13 +3,16 @@ import { createLogger } from '../../src/log.js';
 import { PbxTarget } from '../../src/target.js';
 import { DEFAULT_API_KEY, DEFAULT_LOGIN, DEFAULT_PASSWORD, startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { testConfig } from '../helpers/fixtures.js';
-import { findTool, promtoolCheckMetrics } from '../helpers/tools.js';
+import { FakeClock, httpGet, startHarness } from '../helpers/harness.js';
+import { startSim } from '../helpers/sim.js';
+import { expectStatusMatchesTruth } from '../helpers/truth.js';
+import { toolOrSkip, promtoolCheckMetrics } from '../helpers/tools.js';
 
 // The legacy counterpart of test/e2e/v3.test.ts: a PbxTarget polling the simulator in legacy mode
 // must report exactly model.truth(). In-process, so that polls, session expiry and upgrades happen
 // at chosen moments.
 
-const promtool = findTool('promtool');
+const promtool = toolOrSkip('promtool');
 
 function samplesOf(text: string): Map<string, number> {
   const out = new Map<string, number>();
@@ -48,23 +51,11 @@ function observed(target: PbxTarget) {
   };
 }
 
+/** Every status series against truth() (names, info labels, states, calls), and promtool-valid. */
 function expectTruth(sim: Simulator, target: PbxTarget): void {
-  const truth = sim.model.truth();
-  const o = observed(target);
-  expect(o.up).toBe(1);
-  expect(o.samples.get(`mikopbx_api_info{api="${truth.mode}"}`)).toBe(1);
-  expect(o.peers).toEqual(truth.extensions);
-  expect(o.peerUp).toEqual(Object.fromEntries(Object.entries(truth.peers).map(([n, p]) => [n, p.status === 'available' ? 1 : 0])));
-  expect(o.registered).toEqual(Object.fromEntries(Object.entries(truth.providers).map(([id, p]) => [id, p.registered ? 1 : 0])));
-  expect(o.activeCalls).toEqual(truth.activeCalls);
-  expect(o.channels).toBe(truth.activeChannels);
-  expect(o.providerActiveCalls).toEqual(truth.providerActiveCalls);
-  for (const [id, p] of Object.entries(truth.providers)) {
-    expect(o.samples.get(`mikopbx_provider_state{provider="${id}",state="${p.state}"}`)).toBe(1);
-    const info = [...o.samples.keys()].find((k) => k.startsWith(`mikopbx_provider_info{provider="${id}",`));
-    expect(info).toBe(`mikopbx_provider_info{provider="${id}",name="${p.name}",protocol="${p.protocol}",host="${p.host}",username="${p.username}"}`);
-  }
-  if (promtool) expect(promtoolCheckMetrics(promtool, o.text).output).toBe('');
+  const text = target.metricsText();
+  expectStatusMatchesTruth(text, sim.model.truth());
+  if (promtool) expect(promtoolCheckMetrics(promtool, text).output).toBe('');
 }
 
 describe('end to end: exporter against the legacy simulator', () => {
@@ -174,7 +165,10 @@ describe('end to end: exporter against the legacy simulator', () => {
     const port = first.port;
     await first.close();
     await target.runStatusPoll();
-    expect(observed(target).up).toBe(0);
+    const down = observed(target);
+    expect(down.up).toBe(0);
+    expect(down.samples.get('mikopbx_collector_success{collector="peers"}')).toBe(0);
+    if (promtool) expect(promtoolCheckMetrics(promtool, down.text).output).toBe('');
     sim = await startSimulator({ seed: 7, activeCalls: 4, port, mode: 'v3' });
     await target.runStatusPoll();
     expect(target.generation).toBe('v3');
@@ -209,15 +203,30 @@ describe('end to end: exporter against the legacy simulator', () => {
     expect(sim.stats.unauthenticatedRequests).toBe(0);
   });
 
-  it('never logs the password or a session cookie', async () => {
-    const { sim, target } = await start({ mode: 'legacy' });
-    await target.runStatusPoll();
-    sim.expireSessions();
-    await target.runStatusPoll();
-    const log = lines.join('\n');
-    expect(log).not.toContain(DEFAULT_PASSWORD);
-    const cookies = sim.requests.length; // at least one request carried a session
-    expect(cookies).toBeGreaterThan(0);
-    expect(log).not.toMatch(/PHPSESSID=[0-9a-v]{8,}/);
+  it('never shows the password or a session id the PBX issued: logs, /metrics, landing page', async () => {
+    const clock = new FakeClock();
+    const pbx = await startSim(clock, { mode: 'legacy' });
+    sim = pbx;
+    const h = await startHarness({ url: pbx.url, apiKey: undefined, login: DEFAULT_LOGIN, password: DEFAULT_PASSWORD }, clock);
+    try {
+      pbx.expireSessions();
+      clock.advance(30_000);
+      await h.poll(); // one 401, one new login
+      pbx.faults.set({ kind: 'http-500', paths: ['/pbxcore/api/sip/'] });
+      clock.advance(30_000);
+      await h.poll(); // a failure on the landing page too
+      pbx.faults.clear();
+      const sessionIds = pbx.issuedSessionIds();
+      expect(sessionIds).toHaveLength(2);
+      const landing = await httpGet(`${h.base}/`);
+      expect(landing.text).toContain('HTTP 500');
+      const outputs = { log: h.lines.join('\n'), metrics: await h.metrics(), landing: landing.text };
+      expect(outputs.log).toMatch(/logged in to the legacy MikoPBX web admin/);
+      for (const [where, text] of Object.entries(outputs)) {
+        for (const secret of [DEFAULT_PASSWORD, ...sessionIds]) expect(text.includes(secret), `${where} shows ${secret}`).toBe(false);
+      }
+    } finally {
+      await h.close();
+    }
   });
 });

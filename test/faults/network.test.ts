@@ -2,7 +2,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestPki, type TestPki } from '../helpers/certs.js';
 import { FakeClock, httpGet, sample, seen, startHarness, type Harness } from '../helpers/harness.js';
 import { SIM_API_KEY, startSim, tlsFront, type Simulator } from '../helpers/sim.js';
-import { findTool, promtoolCheckPages } from '../helpers/tools.js';
+import { toolOrSkip, promtoolCheckPages } from '../helpers/tools.js';
 
 const KEY = SIM_API_KEY;
 const STATUS = ['peers', 'providers', 'calls'];
@@ -47,7 +47,7 @@ describe('fault injection: a hostile network', () => {
     clock.advance(30_000);
     const text = await expectFailedPoll(h, 'network', /connection refused/);
     // Requests that never reached the PBX are counted as code="error".
-    expect(sample(text, 'mikopbx_api_requests_total{endpoint="/pbxcore/api/v3/sip:getStatuses",code="error"}')).toBe(1);
+    expect(sample(text, 'mikopbx_api_requests_total{endpoint="/pbxcore/api/v3/sip-providers:getStatuses",code="error"}')).toBe(1);
     pbx = await startSim(clock, { port });
     clock.advance(30_000);
     await h.poll();
@@ -82,14 +82,15 @@ describe('fault injection: a hostile network', () => {
     pbx = await startSim(new FakeClock());
     const wrong = '9'.repeat(64);
     h = await startHarness({ url: pbx.url, apiKey: wrong, timeoutSeconds: 1 });
-    const text = await expectFailedPoll(h, 'auth', /refused the API key for \/pbxcore\/api\/v3\/sip:getStatuses.*\\"read\\" permission for \/api\/v3\/sip\b/);
+    const text = await expectFailedPoll(h, 'auth', /refused the API key for \/pbxcore\/api\/v3\/sip-providers:getStatuses.*\\"read\\" permission for \/api\/v3\/sip-providers\b/);
+    expect(h.lines.some((l) => /"read\\" permission for \/api\/v3\/sip\b(?!-)/.test(l))).toBe(true);
     expect(h.lines.some((l) => l.includes('"read\\" permission for /api/v3/sip-providers'))).toBe(true);
     expect(h.lines.some((l) => l.includes('"read\\" permission for /api/v3/pbx-status'))).toBe(true);
     expect(sample(text, 'mikopbx_api_requests_total{endpoint="/pbxcore/api/v3/sip:getStatuses",code="401"}')).toBe(2); // the start-up poll and this one
     for (const out of [text, ...h.lines]) expect(out).not.toContain(wrong);
   });
 
-  const promtool = findTool('promtool');
+  const promtool = toolOrSkip('promtool');
   it.skipIf(!promtool)('promtool check metrics: pages scraped during network faults are valid', () => {
     expect(seen.pages.length).toBeGreaterThan(3);
     expect(promtoolCheckPages(promtool as string, seen.pages)).toEqual([]);

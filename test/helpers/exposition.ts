@@ -19,3 +19,24 @@ export function seriesOf(samples: Map<string, number>, name: string): Map<string
   }
   return out;
 }
+
+/** The labels of a series key such as `{a="x",b="y \"q\""}` (or `name{…}`), unescaped. */
+export function labelsOf(series: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const body = series.slice(series.indexOf('{') + 1, series.lastIndexOf('}'));
+  const re = /([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g;
+  for (const m of body.matchAll(re)) {
+    out[m[1] as string] = (m[2] as string).replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+  }
+  return out;
+}
+
+/** One metric's series keyed by one label's value: `{ [labelValue]: value }`. */
+export function byLabel(samples: Map<string, number>, name: string, label: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of seriesOf(samples, name)) {
+    const value = labelsOf(k)[label];
+    if (value !== undefined) out[value] = v;
+  }
+  return out;
+}

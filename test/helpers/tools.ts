@@ -1,16 +1,14 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { findTool, toolsRequired, type ToolName } from './prometheus-tools.js';
 
 /**
- * Locates a Debian Prometheus tool. Tests that need one are skipped (by name, with this reason)
- * where it is absent, except in CI (REQUIRE_PROMETHEUS_TOOLS=1), where its absence is a failure.
+ * A Debian Prometheus tool for a single test: null (the test skips itself) where it is absent,
+ * except in CI (REQUIRE_PROMETHEUS_TOOLS=1), where its absence is a failure.
  */
-export function findTool(name: string): string | null {
-  const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
-  const path = r.status === 0 ? r.stdout.trim() : '';
+export function toolOrSkip(name: ToolName): string | null {
+  const path = findTool(name);
   if (path) return path;
-  if (process.env.REQUIRE_PROMETHEUS_TOOLS === '1') {
-    throw new Error(`${name} is required (REQUIRE_PROMETHEUS_TOOLS=1) but not installed; apt-get install prometheus`);
-  }
+  if (toolsRequired()) throw new Error(`${name} is required (REQUIRE_PROMETHEUS_TOOLS=1) but not installed; apt-get install prometheus`);
   return null;
 }
 

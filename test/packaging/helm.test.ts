@@ -6,6 +6,7 @@ import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parseDocument, isMap, isScalar, type YAMLMap } from 'yaml';
 import { chartDir, ciValuesFiles, defaultValues, lookup, mergeValues, readYaml, repoRoot, type Values } from './chart.js';
+import { toolsRequired } from '../helpers/prometheus-tools.js';
 
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string; license: string };
 const schema = JSON.parse(readFileSync(join(chartDir, 'values.schema.json'), 'utf8')) as Record<string, unknown>;
@@ -59,6 +60,7 @@ describe('values.schema.json', () => {
     ['a scrape interval without unit', { serviceMonitor: { interval: '30' } }, '/serviceMonitor/interval'],
     ['a numeric dashboard label value', { dashboard: { labelValue: 1 } }, '/dashboard/labelValue'],
     ['a probe scheme other than HTTP/HTTPS', { livenessProbe: { httpGet: { scheme: 'TCP' } } }, '/livenessProbe/httpGet/scheme'],
+    ['two replicas (each would poll the PBX)', { replicaCount: 2 }, '/replicaCount'],
     ['a non-string pod annotation', { podAnnotations: { 'a/b': 1 } }, '/podAnnotations/a~1b'],
   ];
   it.each(invalid)('rejects %s', (_name, override, path) => {
@@ -161,7 +163,9 @@ const SECRETS = ['MIKOPBX_API_KEY', 'MIKOPBX_PASSWORD'];
 describe('contract §2 configuration in the deployment', () => {
   const contractPath = join(repoRoot, '..', 'shared', 'contract.md');
 
-  it.skipIf(!existsSync(contractPath))('the list here is the one in ../shared/contract.md §2', () => {
+  it('the list here is the one in ../shared/contract.md §2', (ctx) => {
+    // CI has ../shared beside the clone: there a missing contract is a failure, not a skip.
+    if (!existsSync(contractPath) && !toolsRequired()) ctx.skip(`SKIPPED: no ${contractPath} beside this clone`);
     const text = readFileSync(contractPath, 'utf8');
     const section = text.slice(text.indexOf('## 2.'), text.indexOf('## 3.'));
     const rows = section

@@ -131,6 +131,15 @@ describe('faults', () => {
     expect(r.body).toMatch(/^<!DOCTYPE html>/);
   });
 
+  it('html-login-200 sends the admin-cabinet login form with status 200', async () => {
+    sim = await withSim();
+    sim.faults.set({ kind: 'html-login-200' });
+    const r = await rawGet(sim, STATUSES);
+    expect(r.status).toBe(200);
+    expect(r.headers?.['content-type']).toMatch(/^text\/html/);
+    expect(r.body).toMatch(/<form[^>]*action="\/admin-cabinet\/session\/start"/);
+  });
+
   it('truncated-json and malformed-json send unparseable bodies with status 200', async () => {
     sim = await withSim();
     sim.faults.set({ kind: 'truncated-json', count: 1 });
@@ -221,6 +230,18 @@ describe('faults', () => {
     expect((await rawGet(sim, STATUSES)).status).toBe(200);
     expect(sim.faults.fired).toBe(2);
     expect(() => sim?.faults.set({ kind: 'nope' as never })).toThrow();
+  });
+
+  it('skip lets the first matching requests through, then the fault fires', async () => {
+    sim = await withSim();
+    sim.faults.set({ kind: 'status-503', paths: [STATUSES], skip: 2, count: 1 });
+    expect((await rawGet(sim, PING)).status).toBe(200); // not matching: does not use up a skip
+    expect((await rawGet(sim, STATUSES)).status).toBe(200);
+    expect((await rawGet(sim, STATUSES)).status).toBe(200);
+    expect((await rawGet(sim, STATUSES)).status).toBe(503);
+    expect((await rawGet(sim, STATUSES)).status).toBe(200);
+    expect(sim.faults.fired).toBe(1);
+    expect(() => sim?.faults.set({ kind: 'reset', skip: -1 })).toThrow();
   });
 });
 

@@ -107,6 +107,18 @@ describe('cdr collector: start', () => {
     expect(text).toMatch(/# HELP mikopbx_calls_total .*refreshed every 60 seconds/);
   });
 
+  it('does not count the call being written at start as a call of its own when its other legs follow', async () => {
+    const t = await setup();
+    t.pbx.add(legs.inbound('straddle', T0, '201', { ring: 10 }));
+    await start(t);
+    // The rest of the call that owned the newest leg at start, then a new call.
+    t.pbx.add(legs.inbound('straddle', T0 + 10, '202', { answerAfter: 2, talk: 50 }), legs.outbound('after', T0 + 70, '203', { answerAfter: 3, talk: 20 }));
+    for (let i = 0; i < 3; i++) await t.run();
+    expect(await t.calls()).toEqual({ outbound: { answered: 1 } });
+    expect(await t.value('mikopbx_cdr_records_total')).toBe(1);
+    expect(await t.value('mikopbx_call_talk_seconds_total', { direction: 'inbound' })).toBe(0);
+  });
+
   it('keeps trying to find the newest id after a failed first run, then counts only from there', async () => {
     const t = await setup();
     t.pbx.add(legs.inbound('before', T0, '201', { answerAfter: 5 }));
@@ -461,6 +473,51 @@ describe('CdrTracker', () => {
     tr.beginRun();
     tr.applyPage(pageOf([]), onCall, () => undefined);
     expect(counted).toEqual(['a:1', 'b:3', 'c:1']);
+  });
+});
+
+describe('CdrTracker: calls written at the same time', () => {
+  const leg = (id: number, linkedid: string, disposition = 'NOANSWER') => ({ id, linkedid, start: id, answer: null, end: id + 1, srcChannel: '', dstChannel: '', srcNum: '', dstNum: '', fromAccount: '', toAccount: '', disposition, duration: 1, billsec: 0 });
+  const pageOf = (rows: Array<[number, string]>, hasMore: boolean): CdrPage => ({ legs: rows.map(([i, l]) => leg(i, l)), hasMore, lastId: rows.at(-1)?.[0] ?? 0, utcOffsetMinutes: 0 });
+
+  it('holds back a call whose legs interleave with the newest call, so it is counted whole', () => {
+    const tr = new CdrTracker<string>({ recentMax: 100, recentMaxAgeMs: 1e9, now: () => 0 });
+    tr.start(0);
+    const counted: string[] = [];
+    const late: string[] = [];
+    const onCall = (l: { linkedid: string; id: number }[]) => (counted.push(`${l[0]?.linkedid}:${l.map((x) => x.id).join('+')}`), 'x');
+    tr.beginRun();
+    // a and b written at once: b's leg 2 sits inside a's range, so b may go on like a.
+    tr.applyPage(pageOf([[1, 'a'], [2, 'b'], [3, 'a']], true), onCall, (l) => late.push(l.linkedid));
+    expect(counted).toEqual([]);
+    tr.applyPage(pageOf([[4, 'b'], [5, 'c'], [6, 'c']], false), onCall, (l) => late.push(l.linkedid));
+    expect(counted).toEqual(['a:1+3', 'b:2+4']);
+    tr.beginRun();
+    tr.applyPage(pageOf([], false), onCall, (l) => late.push(l.linkedid));
+    expect(counted).toEqual(['a:1+3', 'b:2+4', 'c:5+6']);
+    expect(late).toEqual([]);
+  });
+
+  it('still counts calls written one after the other at once (only the newest waits)', () => {
+    const tr = new CdrTracker<string>({ recentMax: 100, recentMaxAgeMs: 1e9, now: () => 0 });
+    tr.start(0);
+    const counted: string[] = [];
+    tr.beginRun();
+    tr.applyPage(pageOf([[1, 'a'], [2, 'a'], [3, 'b'], [4, 'c'], [5, 'c']], false), (l) => (counted.push(l[0]?.linkedid ?? ''), 'x'), () => undefined);
+    expect(counted).toEqual(['a', 'b']);
+  });
+
+  it('skips the rest of the call that owned the newest leg at start', () => {
+    const tr = new CdrTracker<string>({ recentMax: 100, recentMaxAgeMs: 1e9, now: () => 0 });
+    tr.start(10, 'x');
+    const counted: string[] = [];
+    const late: string[] = [];
+    tr.beginRun();
+    tr.applyPage(pageOf([[11, 'x'], [12, 'y'], [13, 'x'], [14, 'z']], false), (l) => (counted.push(l[0]?.linkedid ?? ''), 'x'), (l) => late.push(l.linkedid));
+    expect(counted).toEqual(['y']);
+    expect(late).toEqual([]);
+    expect(tr.cursor).toBe(14);
+    expect(tr.pendingLegs).toBe(1);
   });
 });
 

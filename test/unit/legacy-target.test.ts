@@ -1,10 +1,12 @@
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger, registerSecret } from '../../src/log.js';
+import { createLogger } from '../../src/log.js';
+import { ScrubberRegistry, SecretScrubber } from '../../src/secrets.js';
 import { PbxTarget } from '../../src/target.js';
 import { fixture } from '../helpers/fixtures.js';
 import { LOGIN, LOGIN_PATH, P, PASSWORD, PBX, legacyConfig, maxInWindow, mockLogin, mockStatus, sample, setCookie, sid } from '../helpers/legacy.js';
-import { findTool, promtoolCheckMetrics } from '../helpers/tools.js';
+import { toolOrSkip, promtoolCheckMetrics } from '../helpers/tools.js';
+import { expectGolden } from '../helpers/golden.js';
 
 const NOW = Date.UTC(2024, 4, 20, 5, 23, 2);
 const MIN = 60_000;
@@ -37,7 +39,7 @@ describe('PbxTarget against a legacy PBX (nock)', () => {
     target.close();
     expect(scope.isDone()).toBe(true);
     const text = target.metricsText();
-    await expect(normalise(text)).toMatchFileSnapshot('../golden/legacy-status.prom');
+    expectGolden(normalise(text), 'legacy-status.prom');
     expect(sample(text, 'mikopbx_up')).toBe(1);
     expect(sample(text, 'mikopbx_api_info{api="legacy"}')).toBe(1);
     expect(text).not.toContain('api="v3"');
@@ -54,7 +56,7 @@ describe('PbxTarget against a legacy PBX (nock)', () => {
     }
   });
 
-  const promtool = findTool('promtool');
+  const promtool = toolOrSkip('promtool');
   it.skipIf(!promtool)('legacy exposition passes promtool check metrics', async () => {
     const scope = nock(PBX).get(P.ping).reply(404, fixture('legacy/ping-404.json'));
     mockStatus(mockLogin(scope, sid(1)), sid(1));
@@ -314,9 +316,12 @@ describe('PbxTarget against a legacy PBX (nock)', () => {
 
   it('a session cookie registered at run time is scrubbed from every log line', () => {
     const lines: string[] = [];
-    const logger = createLogger({ level: 'info', write: (l) => lines.push(l) });
+    const scrubbers = new ScrubberRegistry();
+    const logger = createLogger({ level: 'info', scrubbers, write: (l) => lines.push(l) });
     const cookie = sid(4242);
-    registerSecret(cookie, { transient: true });
+    const secrets = new SecretScrubber();
+    scrubbers.add(secrets);
+    secrets.add(cookie, { transient: true });
     logger.info({ note: `Cookie: PHPSESSID=${cookie}` }, `session ${cookie}`);
     logger.info({ headers: { cookie: `PHPSESSID=${cookie}` } }, 'request');
     expect(lines.join('')).not.toContain(cookie);

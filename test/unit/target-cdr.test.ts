@@ -5,7 +5,7 @@ import { startExporter } from '../../src/exporter.js';
 import { PbxTarget } from '../../src/target.js';
 import { FakeCdrPbx, legs } from '../helpers/fake-cdr.js';
 import { captureLogger, fixture, testConfig } from '../helpers/fixtures.js';
-import { findTool, promtoolCheckMetrics } from '../helpers/tools.js';
+import { toolOrSkip, promtoolCheckMetrics } from '../helpers/tools.js';
 
 // A stand-in legacy adapter: these tests need its `cdr: undefined`, not its login flow
 // (the real one is exercised against the simulator in test/e2e/cdr-simulator.test.ts).
@@ -118,7 +118,7 @@ describe('PbxTarget: cdr collector', () => {
     expect(sample(text, 'mikopbx_calls_total{direction="internal",disposition="noanswer"}')).toBe(1);
   });
 
-  const promtool = findTool('promtool');
+  const promtool = toolOrSkip('promtool');
   it.skipIf(!promtool)('the exposition with cdr series passes promtool check metrics', async () => {
     const pbx = new FakeCdrPbx(NOW, 180);
     serveCdr(pbx);

@@ -2,7 +2,8 @@ import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PbxTarget } from '../../src/target.js';
 import { captureLogger, fixture, testConfig } from '../helpers/fixtures.js';
-import { findTool, promtoolCheckMetrics } from '../helpers/tools.js';
+import { toolOrSkip, promtoolCheckMetrics } from '../helpers/tools.js';
+import { expectGolden } from '../helpers/golden.js';
 
 const PBX = 'http://pbx.test';
 const KEY = 'e'.repeat(64);
@@ -46,12 +47,12 @@ describe('PbxTarget against a v3 PBX (nock)', () => {
     target.close();
     expect(scope.isDone()).toBe(true);
     const text = target.metricsText();
-    await expect(normalise(text)).toMatchFileSnapshot('../golden/v3-status.prom');
+    expectGolden(normalise(text), 'v3-status.prom');
     expect(sample(text, 'mikopbx_up')).toBe(1);
     expect(target.isReady()).toBe(true);
   });
 
-  const promtool = findTool('promtool');
+  const promtool = toolOrSkip('promtool');
   it.skipIf(!promtool)('golden exposition passes promtool check metrics', async () => {
     mockAll();
     const { logger } = await captureLogger('silent');

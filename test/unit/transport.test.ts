@@ -4,7 +4,7 @@ import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PbxApiError } from '../../src/api/errors.js';
 import { Transport } from '../../src/api/transport.js';
-import { registerSecret, scrubSecrets } from '../../src/log.js';
+import { SecretScrubber } from '../../src/secrets.js';
 import { Scheduler } from '../../src/scheduler.js';
 
 const PBX = 'http://pbx.test';
@@ -106,10 +106,11 @@ describe('Transport', () => {
 
   it('session cookies handed out by the PBX become secrets scrubbed from every log line', async () => {
     const cookie = 'a3f1c2d4e5b6978800aa11bb22cc33dd';
-    const tr = new Transport({ baseUrl: PBX, timeoutMs: 1000, maxRequestsPerMinute: 60, now, onSecret: registerSecret });
+    const secrets = new SecretScrubber();
+    const tr = new Transport({ baseUrl: PBX, timeoutMs: 1000, maxRequestsPerMinute: 60, now, onSecret: (s) => secrets.add(s, { transient: true }) });
     nock(PBX).get(PATH).reply(200, '{}', { 'set-cookie': [`PHPSESSID=${cookie}; path=/; HttpOnly`] });
     await tr.send({ path: PATH });
-    expect(scrubSecrets(`cookie: PHPSESSID=${cookie}`)).toBe('cookie: PHPSESSID=[REDACTED]');
+    expect(secrets.scrub(`cookie: PHPSESSID=${cookie}`)).toBe('cookie: PHPSESSID=[REDACTED]');
     tr.close();
   });
 });
@@ -145,9 +146,11 @@ describe('Scheduler', () => {
   });
 });
 
-describe('secret registry', () => {
-  it('scrubs raw, JSON-escaped, URI-encoded and base64 forms; keeps only the newest transient ones', async () => {
-    const { registerSecret: reg, scrubSecrets: scrub } = await import('../../src/log.js');
+describe('secret scrubber', () => {
+  it('scrubs raw, JSON-escaped, URI-encoded and base64 forms; keeps only the newest transient ones', () => {
+    const secrets = new SecretScrubber();
+    const reg = (s: string, opts?: { transient?: boolean }) => secrets.add(s, opts);
+    const scrub = (t: string) => secrets.scrub(t);
     const secret = 'p@ss "word"/x';
     reg(secret);
     expect(scrub(`a ${secret} b`)).toBe('a [REDACTED] b');

@@ -98,7 +98,7 @@ describe('V3CdrSource', () => {
     const pbx = new FakeCdrPbx(NOW, 180);
     pbx.add(legs.inbound('a', T0, '201', { answerAfter: 5 }));
     const src = new V3CdrSource(pbx.get, () => NOW);
-    expect(await src.newestId()).toBe(1000);
+    expect(await src.newest()).toEqual({ id: 1000, linkedid: 'a' });
     const p = await src.page({ afterId: 999, limit: 5000 });
     expect(p.legs.map((l) => l.id)).toEqual([1000]);
     const [first, second] = pbx.requests;
@@ -120,12 +120,12 @@ describe('V3CdrSource', () => {
     const pbx = new FakeCdrPbx(NOW, 180);
     pbx.add(legs.internal('old', NOW / 1000 - 60 * 86_400, '201', '202', { answerAfter: 3 }));
     const src = new V3CdrSource(pbx.get, () => NOW);
-    expect(await src.newestId()).toBe(1000);
+    expect((await src.newest()).id).toBe(1000);
   });
 
   it('returns 0 for an empty table', async () => {
     const src = new V3CdrSource(new FakeCdrPbx(NOW).get, () => NOW);
-    expect(await src.newestId()).toBe(0);
+    expect(await src.newest()).toEqual({ id: 0, linkedid: null });
   });
 
   it('turns a malformed page into a shape error of the endpoint', async () => {

@@ -35,15 +35,16 @@ describe('v3 envelope', () => {
 });
 
 describe('v3 parsers', () => {
-  it('parses extensions keyed by number, with case-insensitive status and odd names', () => {
+  it('parses extensions keyed by number, with case-insensitive status and odd names; a Disabled one is left out', () => {
     const ext = parseExtensionStatuses(fixtureJson('v3/sip-getStatuses.json').data);
+    // 205 is "Disabled": not an enabled extension, so not counted (contract §4 mikopbx_sip_peers).
     expect(ext.map((e) => [e.number, e.status])).toEqual([
       ['201', 'available'],
       ['202', 'unavailable'],
       ['203', 'available'],
       ['204', 'unknown'],
-      ['205', 'unknown'],
     ]);
+    expect(parseExtensionStatuses({ 7: { extension: '7', status: ' disabled ' } })).toEqual([]);
     expect(ext[0]).toMatchObject({ name: 'Alice "Ali" Smith', rttSeconds: 0.01253, devices: 2 });
     expect(ext[1]).toMatchObject({ name: 'Bob\\Jones', rttSeconds: null, devices: 0 });
     expect(ext[2]?.name).toBe('Reception\nDesk');

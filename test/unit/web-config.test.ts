@@ -4,7 +4,7 @@ import bcrypt from 'bcryptjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config.js';
 import { BasicAuth, TokenBucket, loadWebConfig } from '../../src/http/web-config.js';
-import { scrubSecrets } from '../../src/log.js';
+import { SecretScrubber } from '../../src/secrets.js';
 import { makeTestPki, type TestPki } from '../helpers/certs.js';
 
 // PHP's password_hash() example, "$2y$" exactly as `htpasswd -B` writes it.
@@ -147,9 +147,10 @@ describe('basic auth', () => {
   });
 
   it('registers a verified password as a secret, so it is scrubbed from logs', async () => {
-    const auth = new BasicAuth(new Map([['prometheus', HTPASSWD_HASH]]));
+    const secrets = new SecretScrubber();
+    const auth = new BasicAuth(new Map([['prometheus', HTPASSWD_HASH]]), { secrets });
     await auth.check(basic('prometheus', HTPASSWD_PASSWORD));
-    expect(scrubSecrets(`password=${HTPASSWD_PASSWORD}`)).toBe('password=[REDACTED]');
+    expect(secrets.scrub(`password=${HTPASSWD_PASSWORD}`)).toBe('password=[REDACTED]');
   });
 
   it('rate limit: a token bucket with burst', () => {

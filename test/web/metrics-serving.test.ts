@@ -7,7 +7,7 @@ import { MetricsBody } from '../../src/http/metrics-body.js';
 import { captureLogger } from '../helpers/fixtures.js';
 import { FakeClock, startHarness, type Harness } from '../helpers/harness.js';
 import { SIM_API_KEY, startSim, type Simulator } from '../helpers/sim.js';
-import { findTool, promtoolCheckMetrics } from '../helpers/tools.js';
+import { promtoolCheckMetrics, toolOrSkip } from '../helpers/tools.js';
 
 interface RawAnswer {
   status: number;
@@ -82,7 +82,7 @@ describe('/metrics: bytes rendered once per poll, gzip compressed once per rende
     expect(sample(text, 'test_process_value')).toBe(1);
   });
 
-  const promtool = findTool('promtool');
+  const promtool = toolOrSkip('promtool');
   it.skipIf(!promtool)('promtool check metrics passes on the gzip-decoded exposition', async () => {
     const gz = await request(url, { encoding: 'gzip' });
     const r = promtoolCheckMetrics(promtool as string, gunzipSync(gz.body).toString());

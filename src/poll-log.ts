@@ -1,0 +1,72 @@
+import type { Logger } from 'pino';
+import { PbxApiError } from './api/errors.js';
+import type { CollectorName } from './config.js';
+
+/** One collector's failure within a poll. */
+export interface CollectorFailure {
+  collector: CollectorName;
+  error: unknown;
+  /** The failure that ended the poll early; the poll's line names it rather than the first. */
+  primary?: boolean;
+}
+
+// Outcomes of a pause (ban, overload, refused login) or of a spent budget: nothing was sent.
+// The line that started the pause said why; repeating it every poll only buries it.
+const PAUSED_KINDS = new Set(['backoff', 'budget']);
+
+/**
+ * The log of poll outcomes: exactly one line per failed poll (the first failure's reason,
+ * endpoint and status, and every collector that failed), each collector's own outcome at debug.
+ * While a pause that was already announced goes on, the "not sent" lines drop to debug; when a
+ * failing poll succeeds again, one info line says so.
+ */
+export class PollLog {
+  private pauseAnnounced = false;
+  private readonly failing = new Set<string>();
+
+  constructor(
+    private readonly log: Logger,
+    /** The one-line reason of an error, secrets scrubbed. */
+    private readonly describe: (e: unknown) => string,
+    /** Whether the PBX is paused (back-off) right now. */
+    private readonly paused: () => boolean,
+  ) {}
+
+  /** One collector's outcome, at debug: the detail behind the poll's single line. */
+  collector(name: CollectorName, error: unknown, durationSeconds: number): void {
+    if (error === null) this.log.debug({ collector: name, durationSeconds }, 'collector succeeded');
+    else this.log.debug({ collector: name, ...failureFields(error), durationSeconds }, `${name} failed: ${this.describe(error)}`);
+  }
+
+  /** The poll's outcome: at most one line. `poll` is e.g. 'status' or 'cdr'. */
+  poll(poll: string, failures: readonly CollectorFailure[]): void {
+    const first = failures.find((f) => f.primary) ?? failures[0];
+    if (!first) {
+      if (this.failing.delete(poll)) this.log.info({ poll }, 'PBX API answers again');
+      this.pauseAnnounced = false;
+      return;
+    }
+    const fields = { poll, collector: first.collector, collectors: failures.map((f) => f.collector), ...failureFields(first.error) };
+    const why = this.describe(first.error);
+    if (first.error instanceof PbxApiError && first.error.kind === 'shutdown') {
+      // Aborted by shutdown: expected, not a PBX problem.
+      this.log.debug(fields, `${poll} poll aborted: ${why}`);
+      return;
+    }
+    this.failing.add(poll);
+    const kind = first.error instanceof PbxApiError ? first.error.kind : 'internal';
+    if (PAUSED_KINDS.has(kind) && this.pauseAnnounced) {
+      this.log.debug(fields, `${poll} poll failed: ${why}`);
+      return;
+    }
+    this.log.warn(fields, `${poll} poll failed: ${why}`);
+    // This line announced a pause (or a spent budget): later "not sent" outcomes stay quiet.
+    this.pauseAnnounced = this.paused() || kind === 'budget';
+  }
+}
+
+/** Structured fields of a failure: what an operator filters on. */
+export function failureFields(e: unknown): Record<string, unknown> {
+  if (e instanceof PbxApiError) return { reason: e.kind, endpoint: e.endpoint || undefined, status: e.status };
+  return { reason: 'internal', err: e };
+}
