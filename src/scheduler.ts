@@ -6,6 +6,12 @@ export interface Job {
   run: () => Promise<unknown>;
 }
 
+/**
+ * A job counts as due this much before its time: the one-second tick fires a millisecond early
+ * now and then, and must not push a job due every second to every two.
+ */
+const TICK_SLACK_MS = 100;
+
 interface JobState extends Job {
   nextAt: number;
   running: Promise<void> | null;
@@ -43,7 +49,7 @@ export class Scheduler {
     const t = this.now();
     const started: Promise<void>[] = [];
     for (const job of this.jobs) {
-      if (job.running || t < job.nextAt) continue;
+      if (job.running || t < job.nextAt - TICK_SLACK_MS) continue;
       job.nextAt = t + job.intervalSeconds * 1000;
       const running = job
         .run()

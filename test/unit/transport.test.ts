@@ -146,6 +146,20 @@ describe('Scheduler', () => {
   });
 });
 
+describe('Scheduler ticks', () => {
+  it('a tick a few milliseconds early still runs a job that is due every second', async () => {
+    let t = 0;
+    let runs = 0;
+    const s = new Scheduler([{ name: 'status', intervalSeconds: 1, run: async () => void (runs += 1) }], () => undefined, () => t);
+    for (t of [0, 999, 1998, 2997]) await s.tick();
+    expect(runs).toBe(4);
+    t = 3500; // not due: half a second early is no jitter
+    await s.tick();
+    expect(runs).toBe(4);
+    await s.stop(100);
+  });
+});
+
 describe('secret scrubber', () => {
   it('scrubs raw, JSON-escaped, URI-encoded and base64 forms; keeps only the newest transient ones', () => {
     const secrets = new SecretScrubber();
