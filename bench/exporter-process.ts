@@ -11,7 +11,7 @@ export class ExporterProcess {
 
   /** `nodeFlags`: V8/Node flags for the exporter process (the ones it is deployed with). */
   constructor(env: NodeJS.ProcessEnv, nodeFlags: string[] = []) {
-    this.child = fork(new URL('./exporter-child.ts', import.meta.url), { env, execArgv: nodeFlags, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    this.child = fork(new URL('./exporter-child.mjs', import.meta.url), { env, execArgv: nodeFlags, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     this.child.stderr?.on('data', (b: Buffer) => {
       this.stderr = (this.stderr + b.toString()).slice(-20_000);
     });

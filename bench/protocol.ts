@@ -1,4 +1,4 @@
-// Messages between bench/run.ts and bench/exporter-child.ts.
+// Messages between bench/run.ts and bench/exporter-child.mjs.
 
 /** Commands may carry the benchmark clock (Unix ms); the child's clock never goes back. */
 export type ChildCommand =
