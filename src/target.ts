@@ -30,6 +30,8 @@ export interface TargetOptions {
   config: Config;
   logger: Logger;
   now?: () => number;
+  /** Monotonic milliseconds for collector durations (default performance.now); tests fix it. */
+  monotonicMs?: () => number;
   /** Budget waits; tests with an injected clock pass one that advances it. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Answers above this size are abandoned (default 32 MiB). */
@@ -76,6 +78,7 @@ export class PbxTarget {
   private readonly collectors = new Map<CollectorName, Collector>();
   private readonly log: Logger;
   private readonly now: () => number;
+  private readonly monotonicMs: () => number;
   private api: PbxApi | null = null;
   private resolving: Promise<PbxApi> | null = null;
   private redetect = false;
@@ -90,6 +93,7 @@ export class PbxTarget {
     const { config } = opts;
     this.log = opts.logger;
     this.now = opts.now ?? Date.now;
+    this.monotonicMs = opts.monotonicMs ?? (() => performance.now());
     this.secrets = new SecretScrubber({ secrets: configSecrets(config) });
     this.leaveScrubbers = (opts.scrubbers ?? scrubbersOf(opts.logger))?.add(this.secrets) ?? (() => undefined);
     this.pollLog = new PollLog(this.log, (e) => this.describeError(e), () => this.transport.backoff.active() !== null);
@@ -306,7 +310,7 @@ export class PbxTarget {
    */
   private async runOne(name: CollectorName, api: PbxApi | null, presetError: unknown): Promise<unknown> {
     const collector = this.collectors.get(name);
-    const start = performance.now();
+    const start = this.monotonicMs();
     let error: unknown = presetError ?? null;
     if (error === null && collector && api) {
       try {
@@ -315,7 +319,7 @@ export class PbxTarget {
         error = e ?? new Error('collector failed without a reason');
       }
     }
-    const durationSeconds = (performance.now() - start) / 1000;
+    const durationSeconds = (this.monotonicMs() - start) / 1000;
     const at = this.now();
     const labels = { collector: name };
     this.health.collectorDuration.set(labels, durationSeconds);
