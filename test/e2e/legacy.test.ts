@@ -5,6 +5,7 @@ import { DEFAULT_API_KEY, DEFAULT_LOGIN, DEFAULT_PASSWORD, startSimulator, type 
 import { testConfig } from '../helpers/fixtures.js';
 import { FakeClock, httpGet, startHarness } from '../helpers/harness.js';
 import { startSim } from '../helpers/sim.js';
+import { parseExposition } from '../helpers/exposition.js';
 import { expectStatusMatchesTruth } from '../helpers/truth.js';
 import { toolOrSkip, promtoolCheckMetrics } from '../helpers/tools.js';
 
@@ -14,21 +15,10 @@ import { toolOrSkip, promtoolCheckMetrics } from '../helpers/tools.js';
 
 const promtool = toolOrSkip('promtool');
 
-function samplesOf(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^(\S+(?:\{.*\})?) (\S+)$/.exec(line);
-    if (!m) throw new Error(`unparseable exposition line: ${line}`);
-    out.set(m[1] as string, Number(m[2]));
-  }
-  return out;
-}
-
 /** The exporter's view, rebuilt from its exposition, in the simulator's truth() vocabulary. */
 function observed(target: PbxTarget) {
   const text = target.metricsText();
-  const samples = samplesOf(text);
+  const samples = parseExposition(text);
   const byLabel = (name: string, label: string) => {
     const out: Record<string, number> = {};
     const re = new RegExp(`^${name}\\{.*${label}="([^"]*)"`);

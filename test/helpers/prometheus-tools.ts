@@ -184,59 +184,49 @@ export interface RunningServer {
 }
 
 /** Starts Prometheus on 127.0.0.1 with its own temp dir; extraFiles are written beside the config. */
-export async function startPrometheus(opts: {
+export function startPrometheus(opts: {
   binary: string;
   configYaml: string;
   extraFiles?: Record<string, string>;
   args?: string[];
 }): Promise<RunningServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'mikopbx-prom-'));
-  for (const [name, content] of Object.entries(opts.extraFiles ?? {})) writeFileSync(join(dir, name), content);
-  writeFileSync(join(dir, 'prometheus.yml'), opts.configYaml);
-  const port = await freePort();
-  const proc = new ManagedProcess('prometheus', opts.binary, [
+  return startServer('prometheus', opts.binary, 'mikopbx-prom-', { 'prometheus.yml': opts.configYaml, ...opts.extraFiles }, (dir) => [
     `--config.file=${join(dir, 'prometheus.yml')}`,
     `--storage.tsdb.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
     ...(opts.args ?? []),
-  ], { cwd: dir });
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async (): Promise<void> => {
-    await proc.stop();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    await waitFor('prometheus /-/ready', async () => {
-      if (proc.exited) throw new Error(`prometheus exited\n${proc.tail()}`);
-      return httpOk(`${url}/-/ready`);
-    }, 20_000);
-  } catch (err) {
-    await stop();
-    throw new Error(`${String(err)}\n${proc.tail()}`, { cause: err });
-  }
-  return { url, port, dir, proc, stop };
+  ]);
 }
 
 /** Starts Alertmanager on 127.0.0.1 with clustering off and its own temp dir. */
-export async function startAlertmanager(opts: { binary: string; configYaml: string }): Promise<RunningServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'mikopbx-am-'));
-  writeFileSync(join(dir, 'alertmanager.yml'), opts.configYaml);
-  const port = await freePort();
-  const proc = new ManagedProcess('alertmanager', opts.binary, [
+export function startAlertmanager(opts: { binary: string; configYaml: string }): Promise<RunningServer> {
+  return startServer('alertmanager', opts.binary, 'mikopbx-am-', { 'alertmanager.yml': opts.configYaml }, (dir) => [
     `--config.file=${join(dir, 'alertmanager.yml')}`,
     `--storage.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
     // An empty address disables the gossip cluster (it would bind 0.0.0.0:9094).
     '--cluster.listen-address=',
-  ], { cwd: dir });
+  ]);
+}
+
+/** Writes the files into a fresh temp dir, starts the server on a free loopback port, waits for /-/ready. */
+async function startServer(
+  name: string,
+  binary: string,
+  prefix: string,
+  files: Record<string, string>,
+  args: (dir: string) => string[],
+): Promise<RunningServer> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  for (const [file, content] of Object.entries(files)) writeFileSync(join(dir, file), content);
+  const port = await freePort();
+  const proc = new ManagedProcess(name, binary, [...args(dir), `--web.listen-address=127.0.0.1:${port}`], { cwd: dir });
   const url = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
     await proc.stop();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitFor('alertmanager /-/ready', async () => {
-      if (proc.exited) throw new Error(`alertmanager exited\n${proc.tail()}`);
+    await waitFor(`${name} /-/ready`, async () => {
+      if (proc.exited) throw new Error(`${name} exited\n${proc.tail()}`);
       return httpOk(`${url}/-/ready`);
     }, 20_000);
   } catch (err) {

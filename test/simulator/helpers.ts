@@ -1,4 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- API responses are untyped JSON */
+import { afterEach } from 'vitest';
 import { startSimulator, DEFAULT_API_KEY } from '../../src/simulator/index.js';
 import type { Simulator, SimulatorOptions } from '../../src/simulator/index.js';
 
@@ -20,6 +21,19 @@ export function manualClock(start = T0): ManualClock {
 
 export async function withSim(opts: SimulatorOptions = {}): Promise<Simulator> {
   return startSimulator({ rateLimit: false, ...opts });
+}
+
+/** A simulator starter for a test file: every simulator it started is closed after each test. */
+export function simsClosedAfterEach(): (opts?: SimulatorOptions) => Promise<Simulator> {
+  const sims: Simulator[] = [];
+  afterEach(async () => {
+    await Promise.all(sims.splice(0).map((s) => s.close()));
+  });
+  return async (opts = {}) => {
+    const s = await withSim(opts);
+    sims.push(s);
+    return s;
+  };
 }
 
 export interface JsonResponse<T = unknown> {

@@ -1,18 +1,10 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- API responses are untyped JSON */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Direction, DispositionBucket, Simulator, SimTruth } from '../../src/simulator/index.js';
 import { CALL_SCENARIOS, normalizeProviderState } from '../../src/simulator/index.js';
-import { getJson, manualClock, withSim } from './helpers.js';
+import { getJson, manualClock, simsClosedAfterEach } from './helpers.js';
 
-const sims: Simulator[] = [];
-async function sim(opts: Parameters<typeof withSim>[0] = {}): Promise<Simulator> {
-  const s = await withSim(opts);
-  sims.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(sims.splice(0).map((s) => s.close()));
-});
+const sim = simsClosedAfterEach();
 
 /** What an exporter following the contract derives from the API: an independent check of truth(). */
 async function exporterView(s: Simulator, cdrAfterId: number) {

@@ -1,17 +1,8 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- API responses are untyped JSON */
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Simulator } from '../../src/simulator/index.js';
-import { getJson, manualClock, withSim } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { getJson, manualClock, simsClosedAfterEach } from './helpers.js';
 
-const sims: Simulator[] = [];
-async function sim(opts: Parameters<typeof withSim>[0] = {}): Promise<Simulator> {
-  const s = await withSim(opts);
-  sims.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(sims.splice(0).map((s) => s.close()));
-});
+const sim = simsClosedAfterEach();
 
 describe('scale', () => {
   it('stays fast with 5000 extensions, 200 trunks, 500 calls and 100k CDR legs', { timeout: 120_000 }, async () => {
