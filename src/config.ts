@@ -14,7 +14,6 @@ export interface Config {
   password: string | undefined;
   apiVersion: ApiVersionSetting;
   tlsInsecureSkipVerify: boolean;
-  caFile: string | undefined;
   ca: string | undefined;
   timeoutSeconds: number;
   pollIntervalSeconds: number;
@@ -216,7 +215,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     password,
     apiVersion: raw.MIKOPBX_API_VERSION,
     tlsInsecureSkipVerify: raw.MIKOPBX_TLS_INSECURE_SKIP_VERIFY,
-    caFile: raw.MIKOPBX_CA_FILE,
     ca,
     timeoutSeconds: raw.MIKOPBX_TIMEOUT_SECONDS,
     pollIntervalSeconds: raw.POLL_INTERVAL_SECONDS,

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import got, { type Method, type OptionsOfTextResponseBody, RequestError } from 'got';
 import { Backoff } from './backoff.js';
@@ -59,12 +60,14 @@ export class Transport {
   private readonly deadline = new AsyncLocalStorage<number>();
   private readonly closed = new AbortController();
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  private readonly ca: string[] | undefined;
 
   constructor(private readonly opts: TransportOptions) {
     this.now = opts.now ?? Date.now;
     this.sleep = opts.sleep ?? ((ms, signal) => sleepMs(ms, undefined, { signal }));
     this.budget = new RequestBudget(opts.maxRequestsPerMinute, this.now);
     this.backoff = new Backoff(this.now);
+    this.ca = opts.ca ? trustedCas(opts.ca) : undefined;
     this.agent = {
       http: new http.Agent({ keepAlive: true, maxSockets: 1 }),
       https: new https.Agent({ keepAlive: true, maxSockets: 1 }),
@@ -178,7 +181,7 @@ export class Transport {
       followRedirect: false,
       responseType: 'text',
       agent: this.agent,
-      https: { rejectUnauthorized: !this.opts.insecureSkipVerify, ...(this.opts.ca ? { certificateAuthority: this.opts.ca } : {}) },
+      https: { rejectUnauthorized: !this.opts.insecureSkipVerify, ...(this.ca ? { certificateAuthority: this.ca } : {}) },
     };
     if (spec.query) options.searchParams = spec.query;
     if (spec.form) options.form = spec.form;
@@ -247,4 +250,13 @@ function classifyRequestError(e: unknown, endpoint: string, timeoutMs: number): 
     return new PbxApiError('network', endpoint, `${what[code] ?? code} (check MIKOPBX_URL and that the PBX is up)`, undefined, code);
   }
   return new PbxApiError('network', endpoint, `request failed: ${code || msg}`, undefined, code || undefined);
+}
+
+/**
+ * MIKOPBX_CA_FILE is an extra CA bundle: TLS's `ca` option replaces the CAs Node trusts by default
+ * (bundled roots, NODE_EXTRA_CA_CERTS, the system store where enabled), so those come along.
+ */
+function trustedCas(extra: string): string[] {
+  const defaults = (tls as { getCACertificates?: (type: 'default') => string[] }).getCACertificates?.('default') ?? tls.rootCertificates;
+  return [...defaults, extra];
 }

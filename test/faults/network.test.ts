@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import tls from 'node:tls';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestPki, type TestPki } from '../helpers/certs.js';
 import { FakeClock, httpGet, sample, seen, startHarness, type Harness } from '../helpers/harness.js';
@@ -68,8 +70,24 @@ describe('fault injection: a hostile network', () => {
     await expectFailedPoll(h, 'tls', /MIKOPBX_CA_FILE/);
     expect(pbx.requests).toEqual([]);
     await h.close();
-    h = await startHarness({ url: front.url, apiKey: KEY, timeoutSeconds: 1, ca: pki.caCert, caFile: pki.files.caCert });
+    h = await startHarness({ url: front.url, apiKey: KEY, timeoutSeconds: 1, ca: pki.caCert });
     expect(sample(await h.metrics(), 'mikopbx_up')).toBe(1);
+  });
+
+  it('MIKOPBX_CA_FILE adds to the CAs Node trusts: a PBX certified by a default-trusted CA still works', async () => {
+    // Stands in for a public CA in the system store: trusted by default, not in MIKOPBX_CA_FILE.
+    const publicPki = makeTestPki();
+    const defaults = tls.getCACertificates('default');
+    tls.setDefaultCACertificates([...defaults, publicPki.caCert]);
+    try {
+      pbx = await startSim(new FakeClock());
+      front = await tlsFront(pbx.port, publicPki.serverCert, publicPki.serverKey);
+      h = await startHarness({ url: front.url, apiKey: KEY, timeoutSeconds: 1, ca: pki.caCert });
+      expect(sample(await h.metrics(), 'mikopbx_up')).toBe(1);
+    } finally {
+      tls.setDefaultCACertificates(defaults);
+      rmSync(publicPki.dir, { recursive: true, force: true });
+    }
   });
 
   it('a plain-HTTP port behind an https:// URL fails as a TLS problem, not a hang', async () => {

@@ -17,7 +17,6 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     password: undefined,
     apiVersion: 'auto',
     tlsInsecureSkipVerify: false,
-    caFile: undefined,
     ca: undefined,
     timeoutSeconds: 2,
     pollIntervalSeconds: 30,
