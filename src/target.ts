@@ -142,11 +142,6 @@ export class PbxTarget {
     return this.api?.generation ?? null;
   }
 
-  /** Adds a collector (e.g. cdr) that runs on its own schedule via runCollector(). */
-  addCollector(collector: Collector): void {
-    this.collectors.set(collector.name, collector);
-  }
-
   /** /readyz: every enabled collector has finished its first run (successfully or not). */
   isReady(): boolean {
     return this.opts.config.collectors.every((name) => this.results.has(name) || !this.collectors.has(name));
@@ -251,20 +246,6 @@ export class PbxTarget {
     return Math.max(intervalSeconds, this.opts.config.timeoutSeconds) * 1000;
   }
 
-  /** Runs one collector with timing and success recording (node_exporter's execute()). */
-  runCollector(name: CollectorName): Promise<CollectorResult> {
-    const interval = name === 'cdr' ? this.opts.config.cdrPollIntervalSeconds : this.opts.config.pollIntervalSeconds;
-    return this.transport.withDeadline(this.now() + this.pollBudgetMs(interval), () => this.collectorRun(name));
-  }
-
-  private async collectorRun(name: CollectorName): Promise<CollectorResult> {
-    const { api, setupError } = await this.tryResolveApi();
-    const error = await this.runOne(name, api, setupError);
-    this.pollLog.poll(name, error === null ? [] : [{ collector: name, error }]);
-    await this.render();
-    return this.results.get(name) as CollectorResult;
-  }
-
   /**
    * Runs the cdr collector once (its own schedule). Legacy MikoPBX has no CDR endpoint in its
    * core: there the collector is not started, its series are not exported and /readyz does not
@@ -280,7 +261,8 @@ export class PbxTarget {
 
   private async cdrPoll(): Promise<void> {
     const { api, setupError } = await this.tryResolveApi();
-    if (api && !api.cdr) return this.render();
+    // Detection decides whether this PBX has a CDR endpoint; while unreachable, the last verdict holds.
+    if (!this.collectors.has('cdr')) return this.render();
     const error = await this.runOne('cdr', api, setupError);
     // Without status collectors, the cdr poll is the only sign of the API answering.
     if (!hasStatusCollectors(this.opts.config)) this.health.up.set(error === null ? 1 : 0);

@@ -33,10 +33,4 @@ export class RequestBudget {
   record(): void {
     this.sent.push(this.now());
   }
-
-  /** Requests sent in the last 60 s. */
-  usedLastMinute(): number {
-    this.prune(this.now());
-    return this.sent.length;
-  }
 }

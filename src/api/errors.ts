@@ -45,3 +45,10 @@ export class ShapeError extends Error {
     this.name = 'ShapeError';
   }
 }
+
+const NOT_SENT: ReadonlySet<ApiErrorKind> = new Set(['backoff', 'budget', 'deadline', 'skipped', 'shutdown']);
+
+/** Whether the request never left the exporter (the PBX saw nothing of it). */
+export function notSent(e: unknown): boolean {
+  return e instanceof PbxApiError && NOT_SENT.has(e.kind);
+}

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { parseJsonBody } from './envelope.js';
-import { PbxApiError } from './errors.js';
+import { notSent, PbxApiError } from './errors.js';
 import type { RawResponse, RequestSpec, Transport } from './transport.js';
 import { isObject } from './validate.js';
 
@@ -77,15 +77,6 @@ export class LegacySession {
     private readonly creds: LegacyCredentials | undefined,
     private readonly log?: Logger,
   ) {}
-
-  get hasSession(): boolean {
-    return this.cookie !== null;
-  }
-
-  /** Forgets the session (tests; a generation switch builds a new session anyway). */
-  drop(): void {
-    this.cookie = null;
-  }
 
   /** Sends a request within the session, logging in first or once more where needed. */
   async send(spec: RequestSpec): Promise<RawResponse> {
@@ -175,8 +166,10 @@ export class LegacySession {
         headers: { 'x-requested-with': 'XMLHttpRequest', accept: 'application/json, text/javascript, */*; q=0.01' },
       });
     } catch (e) {
-      // A login that may have reached PHP (timeout, bad answer) may have been counted as failed.
-      if (!(e instanceof PbxApiError && (e.kind === 'network' || e.kind === 'tls' || e.kind === 'backoff' || e.kind === 'budget'))) {
+      if (notSent(e)) {
+        this.logins.pop(); // the PBX never saw it: it counts toward neither throttle
+      } else if (!(e instanceof PbxApiError && (e.kind === 'network' || e.kind === 'tls' || e.kind === 'rate-limited'))) {
+        // A login that may have reached PHP (timeout, bad answer) may have been counted as failed.
         this.noteRefusal(LEGACY_LOGIN_PATH);
       }
       throw e;

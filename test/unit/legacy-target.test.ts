@@ -68,6 +68,24 @@ describe('PbxTarget against a legacy PBX (nock)', () => {
     expect(r.ok).toBe(true);
   });
 
+  it('an outage of a legacy PBX does not bring back the cdr collector it does not have', async () => {
+    const scope = nock(PBX).get(P.ping).reply(404, fixture('legacy/ping-404.json'));
+    mockLogin(scope, sid(1));
+    mockStatus(scope, sid(1));
+    const { target } = newTarget(legacyConfig({ collectors: ['peers', 'providers', 'calls', 'cdr'] }));
+    await target.runStatusPoll();
+    await target.runCdrPoll();
+    expect(target.metricsText()).not.toContain('collector="cdr"');
+    // The PBX goes away: the status poll fails, and the next polls try to detect it again.
+    nock(PBX).get(/.*/).times(20).replyWithError({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' });
+    await target.runStatusPoll();
+    await target.runCdrPoll();
+    await target.runStatusPoll();
+    target.close();
+    expect(target.metricsText()).not.toContain('collector="cdr"');
+    expect(target.results.has('cdr')).toBe(false);
+  });
+
   it('does not count trunk endpoints of the peer list as extensions', async () => {
     const scope = nock(PBX);
     mockStatus(mockLogin(scope, sid(1)), sid(1), { channels: fixture('legacy/empty.json') });
