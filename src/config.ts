@@ -5,6 +5,16 @@ export const COLLECTOR_NAMES = ['peers', 'providers', 'calls', 'cdr'] as const;
 export type CollectorName = (typeof COLLECTOR_NAMES)[number];
 export const STATUS_COLLECTORS: readonly CollectorName[] = ['peers', 'providers', 'calls'];
 
+/** Whether any collector of the status poll is enabled. */
+export function hasStatusCollectors(config: Pick<Config, 'collectors'>): boolean {
+  return config.collectors.some((c) => STATUS_COLLECTORS.includes(c));
+}
+
+/** How often a collector runs: the cdr collector on its own schedule, the others with the status poll. */
+export function intervalSeconds(config: Pick<Config, 'pollIntervalSeconds' | 'cdrPollIntervalSeconds'>, name: CollectorName): number {
+  return name === 'cdr' ? config.cdrPollIntervalSeconds : config.pollIntervalSeconds;
+}
+
 export type ApiVersionSetting = 'auto' | 'v3' | 'legacy';
 
 export interface Config {

@@ -2,7 +2,7 @@ import type http from 'node:http';
 import type https from 'node:https';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { configWarnings, type Config } from './config.js';
+import { configWarnings, hasStatusCollectors, type Config } from './config.js';
 import { listen } from './http/server.js';
 import { createWebServer } from './http/web-server.js';
 import { scrubbersOf } from './log.js';
@@ -90,7 +90,7 @@ export async function startExporter(config: Config, logger: Logger, opts: StartO
     throw e;
   }
 
-  const statusEnabled = config.collectors.some((c) => c !== 'cdr');
+  const statusEnabled = hasStatusCollectors(config);
   const jobs: Job[] = statusEnabled ? [{ name: 'status', intervalSeconds: config.pollIntervalSeconds, run: () => target.runStatusPoll() }] : [];
   // Legacy PBXs have no CDR endpoint: the target then said so once and this job does nothing.
   if (config.collectors.includes('cdr') && config.apiVersion !== 'legacy') {

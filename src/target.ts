@@ -11,7 +11,7 @@ import { CdrCollector } from './collectors/cdr.js';
 import type { Collector, TargetSnapshot } from './collectors/collector.js';
 import { PeersCollector } from './collectors/peers.js';
 import { ProvidersCollector } from './collectors/providers.js';
-import { STATUS_COLLECTORS, configSecrets, type CollectorName, type Config } from './config.js';
+import { configSecrets, hasStatusCollectors, type CollectorName, type Config } from './config.js';
 import { renderExposition } from './metrics/exposition.js';
 import { HealthMetrics } from './metrics/health.js';
 import { scrubbersOf } from './log.js';
@@ -200,7 +200,7 @@ export class PbxTarget {
   }
 
   private async statusPoll(): Promise<void> {
-    const names = STATUS_ORDER.filter((n) => STATUS_COLLECTORS.includes(n) && this.collectors.has(n));
+    const names = STATUS_ORDER.filter((n) => this.collectors.has(n));
     const { api, setupError } = await this.tryResolveApi();
     const failures: CollectorFailure[] = [];
     let anySuccess = false;
@@ -363,10 +363,6 @@ export class PbxTarget {
 function statusReserve(config: Config): number {
   const perMinute = Math.ceil(60 / config.pollIntervalSeconds) * 4;
   return Math.max(4, Math.min(perMinute, Math.floor(config.maxRequestsPerMinute / 2)));
-}
-
-function hasStatusCollectors(config: Config): boolean {
-  return config.collectors.some((c) => STATUS_COLLECTORS.includes(c));
 }
 
 function isUnreachable(e: unknown): boolean {

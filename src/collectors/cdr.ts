@@ -205,7 +205,11 @@ export class CdrCollector implements Collector {
     const call = summariseCall(legs, trunks);
     const { direction, disposition } = call;
     this.calls.inc({ direction, disposition });
-    for (const [provider, dir] of call.providers) this.providerCalls.inc([provider, dir, disposition]);
+    for (const [provider, dir] of call.providers) {
+      // A trunk known only from its channel name (no providers snapshot yet) gets its full label set too.
+      if (!this.knownProviders.has(provider)) this.addProvider(provider);
+      this.providerCalls.inc([provider, dir, disposition]);
+    }
     this.duration.observe({ direction }, call.durationSeconds);
     if (call.answerDelaySeconds !== null) this.answerDelay.observe({ direction }, call.answerDelaySeconds);
     this.talk.inc({ direction }, call.talkSeconds);
@@ -244,12 +248,15 @@ export class CdrCollector implements Collector {
         for (const disposition of CALL_DISPOSITIONS) this.providerCalls.remove([provider, direction, disposition]);
       }
     }
-    for (const provider of now) {
-      if (this.knownProviders.has(provider)) continue;
-      for (const direction of PROVIDER_CALL_DIRECTIONS) {
-        for (const disposition of CALL_DISPOSITIONS) this.providerCalls.inc([provider, direction, disposition], 0);
-      }
+    this.knownProviders = new Set([...this.knownProviders].filter((p) => now.has(p)));
+    for (const provider of now) if (!this.knownProviders.has(provider)) this.addProvider(provider);
+  }
+
+  /** Every direction × disposition series of a provider, at 0. */
+  private addProvider(provider: string): void {
+    for (const direction of PROVIDER_CALL_DIRECTIONS) {
+      for (const disposition of CALL_DISPOSITIONS) this.providerCalls.inc([provider, direction, disposition], 0);
     }
-    this.knownProviders = now;
+    this.knownProviders.add(provider);
   }
 }

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { intervalSeconds } from '../config.js';
 import type { PbxTarget } from '../target.js';
 import { VERSION } from '../version.js';
 import { acceptsGzip } from './accept-encoding.js';
@@ -78,7 +79,7 @@ function landing(target: PbxTarget): string {
     collectors: target.config.collectors.map((name) => ({
       name,
       result: target.results.get(name),
-      intervalSeconds: name === 'cdr' ? target.config.cdrPollIntervalSeconds : target.config.pollIntervalSeconds,
+      intervalSeconds: intervalSeconds(target.config, name),
     })),
   });
 }

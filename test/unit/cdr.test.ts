@@ -134,6 +134,16 @@ describe('cdr collector: start', () => {
 });
 
 describe('cdr collector: calls, not legs', () => {
+  it('a trunk known only from its channel name still gets every direction × disposition series', async () => {
+    const t = await setup(); // no providers snapshot (providers collector off or not yet run)
+    await start(t);
+    t.pbx.add(legs.inbound('through-trunk', T0, '201', { answerAfter: 3, talk: 30 }));
+    await catchUp(t);
+    const series = (await t.values('mikopbx_provider_calls_total')).filter((v) => v.labels.provider === TRUNK);
+    expect(series.length).toBe(12);
+    expect(series.filter((v) => v.value === 1).map((v) => `${v.labels.direction}/${v.labels.disposition}`)).toEqual(['inbound/answered']);
+  });
+
   it('a queue call (several NOANSWER legs, one ANSWERED) is one answered call', async () => {
     const t = await setup({ providers: [provider(TRUNK)] });
     await start(t);
