@@ -40,3 +40,9 @@ export function byLabel(samples: Map<string, number>, name: string, label: strin
   }
   return out;
 }
+
+/** Value of one exact series (`name{labels}`) in an exposition, or undefined. */
+export function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}

@@ -43,11 +43,7 @@ export function httpGet(url: string, opts: { headers?: Record<string, string>; c
   });
 }
 
-/** Value of one exact series (`name{labels}`) in an exposition, or undefined. */
-export function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
+export { sample } from './exposition.js';
 
 /** All samples of counters (`*_total`, histogram `_count`/`_sum`/`_bucket`), by series. */
 export function counterSamples(text: string): Map<string, number> {

@@ -50,10 +50,7 @@ export function mockStatus(scope: nock.Scope, id: string, o: Partial<Record<'pee
     .reply(200, o.peers ?? fixture('legacy/peers.json'));
 }
 
-export const sample = (text: string, series: string) => {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-};
+export { sample } from './exposition.js';
 
 /** Largest number of events within any window of `windowMs` (inclusive at both ends of a gap < window). */
 export function maxInWindow(times: readonly number[], windowMs: number): number {

@@ -6,6 +6,7 @@ import { PbxTarget } from '../../src/target.js';
 import { FakeCdrPbx, legs } from '../helpers/fake-cdr.js';
 import { captureLogger, fixture, testConfig } from '../helpers/fixtures.js';
 import { toolOrSkip, promtoolCheckMetrics } from '../helpers/tools.js';
+import { sample } from '../helpers/exposition.js';
 
 // A stand-in legacy adapter: these tests need its `cdr: undefined`, not its login flow
 // (the real one is exercised against the simulator in test/e2e/cdr-simulator.test.ts).
@@ -31,10 +32,6 @@ const PBX = 'http://pbx.test';
 const NOW = Date.now();
 const T0 = NOW / 1000 - 3600;
 
-const sample = (text: string, series: string) => {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-};
 
 /** Serves the fake cdr table over HTTP (nock), recording the raw query strings. */
 function serveCdr(pbx: FakeCdrPbx, rawQueries: string[] = []) {

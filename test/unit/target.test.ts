@@ -4,6 +4,7 @@ import { PbxTarget } from '../../src/target.js';
 import { captureLogger, fixture, testConfig } from '../helpers/fixtures.js';
 import { toolOrSkip, promtoolCheckMetrics } from '../helpers/tools.js';
 import { expectGolden } from '../helpers/golden.js';
+import { sample } from '../helpers/exposition.js';
 
 const PBX = 'http://pbx.test';
 const KEY = 'e'.repeat(64);
@@ -23,10 +24,6 @@ function mockAll(overrides: Partial<Record<'ext' | 'prov' | 'chan', string>> = {
 }
 
 
-const sample = (text: string, series: string) => {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-};
 
 describe('PbxTarget against a v3 PBX (nock)', () => {
   beforeEach(() => {

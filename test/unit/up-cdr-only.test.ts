@@ -3,16 +3,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PbxTarget } from '../../src/target.js';
 import { FakeCdrPbx } from '../helpers/fake-cdr.js';
 import { captureLogger, testConfig } from '../helpers/fixtures.js';
+import { sample } from '../helpers/exposition.js';
 
 // COLLECTORS=cdr: no status poll ever runs, so mikopbx_up follows the cdr poll.
 
 const PBX = 'http://pbx.test';
 const NOW = Date.now();
 
-const sample = (text: string, series: string) => {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-};
 
 /** Serves the fake cdr table over HTTP (nock), as test/unit/target-cdr.test.ts does. */
 function serveCdr(pbx: FakeCdrPbx) {

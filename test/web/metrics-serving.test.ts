@@ -8,6 +8,7 @@ import { captureLogger } from '../helpers/fixtures.js';
 import { FakeClock, startHarness, type Harness } from '../helpers/harness.js';
 import { SIM_API_KEY, startSim, type Simulator } from '../helpers/sim.js';
 import { promtoolCheckMetrics, toolOrSkip } from '../helpers/tools.js';
+import { sample } from '../helpers/exposition.js';
 
 interface RawAnswer {
   status: number;
@@ -29,10 +30,6 @@ function request(url: string, opts: { method?: string; encoding?: string } = {})
   });
 }
 
-const sample = (text: string, series: string): number | undefined => {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-};
 
 describe('/metrics: bytes rendered once per poll, gzip compressed once per render', () => {
   const clock = new FakeClock();
