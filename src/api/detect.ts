@@ -1,3 +1,4 @@
+import { redirectHint } from './envelope.js';
 import { PbxApiError } from './errors.js';
 import type { Transport } from './transport.js';
 import type { ApiGeneration } from './types.js';
@@ -14,7 +15,5 @@ export async function detectGeneration(transport: Transport): Promise<ApiGenerat
   if (res.status === 200) {
     throw new PbxApiError('parse', V3.ping, 'HTTP 200 but not a MikoPBX ping answer (is MIKOPBX_URL the PBX web address?)', 200);
   }
-  // A redirect (MikoPBX's RedirectToHttps) is never followed: the final address belongs in MIKOPBX_URL.
-  const redirect = res.status >= 300 && res.status < 400 ? ` (redirect to ${String(res.headers.location ?? '?')}; set MIKOPBX_URL to the final https:// address)` : '';
-  throw new PbxApiError('http', V3.ping, `HTTP ${res.status} while detecting the API version${redirect}`, res.status);
+  throw new PbxApiError('http', V3.ping, `HTTP ${res.status} while detecting the API version${redirectHint(res)}`, res.status);
 }

@@ -26,6 +26,16 @@ export function messagesText(body: unknown, key: 'error' | 'all' = 'error'): str
   return out.join('; ').slice(0, 300);
 }
 
+/**
+ * For a 3xx answer, the hint that names its target. Redirects are never followed (they would take
+ * the key wherever they point, e.g. MikoPBX's RedirectToHttps): the final address belongs in
+ * MIKOPBX_URL.
+ */
+export function redirectHint(res: Pick<RawResponse, 'status' | 'headers'>): string {
+  if (res.status < 300 || res.status >= 400) return '';
+  return ` (redirect to ${String(res.headers.location ?? '?')}; set MIKOPBX_URL to the final https:// address)`;
+}
+
 export function parseJsonBody(res: RawResponse): unknown {
   const ctype = String(res.headers['content-type'] ?? '');
   const text = res.body;
@@ -90,8 +100,7 @@ export function unwrapV3(res: RawResponse, opts: { keyConfigured?: boolean } = {
     } catch {
       /* body not JSON: status says enough */
     }
-    const redirect = status >= 300 && status < 400 ? ` (redirect to ${String(res.headers.location ?? '?')}; set MIKOPBX_URL to the final https:// address)` : '';
-    throw new PbxApiError(status === 422 ? 'result' : 'http', endpoint, `HTTP ${status}${detail ? `: ${detail}` : ''}${redirect}`, status);
+    throw new PbxApiError(status === 422 ? 'result' : 'http', endpoint, `HTTP ${status}${detail ? `: ${detail}` : ''}${redirectHint(res)}`, status);
   }
   const body = parseJsonBody(res);
   if (!isObject(body)) throw new PbxApiError('shape', endpoint, 'answer is not a JSON object envelope');

@@ -1,4 +1,4 @@
-import { messagesText, parseJsonBody, type Envelope } from './envelope.js';
+import { messagesText, parseJsonBody, redirectHint, type Envelope } from './envelope.js';
 import { PbxApiError } from './errors.js';
 import type { RawResponse } from './transport.js';
 import { isObject } from './validate.js';
@@ -40,8 +40,7 @@ export function unwrapLegacy(res: RawResponse): Envelope {
     throw new PbxApiError('http', endpoint, `HTTP 500${said}: the PBX's API worker did not answer in time`, 500);
   }
   if (status < 200 || status >= 300) {
-    const redirect = status >= 300 && status < 400 ? ` (redirect to ${String(res.headers.location ?? '?')}; set MIKOPBX_URL to the final https:// address)` : '';
-    throw new PbxApiError('http', endpoint, `HTTP ${status}${detail ? `: ${detail}` : ''}${redirect}`, status);
+    throw new PbxApiError('http', endpoint, `HTTP ${status}${detail ? `: ${detail}` : ''}${redirectHint(res)}`, status);
   }
   const body = parseJsonBody(res);
   if (!isObject(body)) throw new PbxApiError('shape', endpoint, 'answer is not a JSON object envelope');

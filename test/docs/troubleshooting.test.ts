@@ -28,7 +28,7 @@ const LOG_LEVELS = new Set(['warn', 'error', 'fatal']);
  */
 const ALLOWED_WITHOUT_ROW = new Set([
   // "HTTP 502: <the PBX's own error text>": the generic `http` row.
-  '`HTTP ${status}${detail ? `: ${detail}` : \'\'}${redirect}`',
+  '`HTTP ${status}${detail ? `: ${detail}` : \'\'}${redirectHint(res)}`',
   // "invalid configuration: WEB_CONFIG_FILE (<file>): <problem>": the problems are checked at fail().
   '`(${file}): ${problem}`',
 ]);
