@@ -79,6 +79,8 @@ export class PbxTarget {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly monotonicMs: () => number;
+  /** Whether the last poll deciding mikopbx_up got a valid answer (see updateUp). */
+  private apiAnswered = false;
   private api: PbxApi | null = null;
   private resolving: Promise<PbxApi> | null = null;
   private redetect = false;
@@ -224,7 +226,7 @@ export class PbxTarget {
     // A PBX that was unreachable may come back upgraded (or downgraded): detect again then.
     // Also when a whole poll met 404s: the PBX rebooted into another generation between two polls.
     if ((unreachable || notFound) && !anySuccess) this.redetect = true;
-    this.health.up.set(anySuccess ? 1 : 0);
+    this.updateUp(anySuccess);
     this.pollLog.poll('status', failures);
     await this.render();
   }
@@ -262,10 +264,13 @@ export class PbxTarget {
   private async cdrPoll(): Promise<void> {
     const { api, setupError } = await this.tryResolveApi();
     // Detection decides whether this PBX has a CDR endpoint; while unreachable, the last verdict holds.
-    if (!this.collectors.has('cdr')) return this.render();
+    if (!this.collectors.has('cdr')) {
+      this.updateUp();
+      return this.render();
+    }
     const error = await this.runOne('cdr', api, setupError);
     // Without status collectors, the cdr poll is the only sign of the API answering.
-    if (!hasStatusCollectors(this.opts.config)) this.health.up.set(error === null ? 1 : 0);
+    this.updateUp(hasStatusCollectors(this.opts.config) ? undefined : error === null);
     this.pollLog.poll('cdr', error === null ? [] : [{ collector: 'cdr', error }]);
     await this.render();
   }
@@ -329,12 +334,21 @@ export class PbxTarget {
     return this.secrets.scrub(text);
   }
 
+  /**
+   * mikopbx_up: the last poll that decides it (status, or cdr when it runs alone) got a valid
+   * answer, and no ban or refused-login pause is on; any poll may start such a pause.
+   */
+  private updateUp(answered?: boolean): void {
+    if (answered !== undefined) this.apiAnswered = answered;
+    const banned = this.transport.backoff.until('rate_limited') > 0 || this.transport.backoff.until('login_refused') > 0;
+    this.health.up.set(this.apiAnswered && !banned ? 1 : 0);
+  }
+
   /** Renders the registry once per completed poll; scrapes serve these bytes. */
   async render(): Promise<void> {
     for (const reason of BACKOFF_REASONS) {
       this.health.backoffUntil.set({ reason }, this.transport.backoff.until(reason) / 1000);
     }
-    if (this.transport.backoff.until('rate_limited') > 0 || this.transport.backoff.until('login_refused') > 0) this.health.up.set(0);
     this.health.requestBudgetRemaining.set(this.transport.budget.remaining());
     const seq = ++this.renderSeq;
     const bytes = await renderExposition(this.registry);
