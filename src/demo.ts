@@ -35,7 +35,7 @@ async function demo(): Promise<void> {
   }
   const scrubbers = new ScrubberRegistry();
   const logger = createLogger({ level: config.logLevel, scrubbers });
-  const exporter = await startExporter(config, logger, { scrubbers });
+  const exporter = await startExporter(config, logger);
   const host = config.listenAddress === '0.0.0.0' ? 'localhost' : config.listenAddress;
   logger.info(
     { simulator: sim.url, mode: sim.mode, metrics: `http://${host}:${exporter.port}/metrics` },

@@ -7,7 +7,6 @@ import { listen } from './http/server.js';
 import { createWebServer } from './http/web-server.js';
 import { scrubbersOf } from './log.js';
 import { createProcessRegistry } from './metrics/process.js';
-import type { ScrubberRegistry } from './secrets.js';
 import { Scheduler, type Job } from './scheduler.js';
 import { PbxTarget, type TargetOptions } from './target.js';
 
@@ -37,11 +36,6 @@ export interface StartOptions {
    * the clock and calls exporter.tick() (the benchmark's accelerated hour).
    */
   manualSchedule?: boolean;
-  /**
-   * The live secret scrubbers the logger writes through (main creates them); the target and the
-   * web server join them. Defaults to the ones the logger was created with.
-   */
-  scrubbers?: ScrubberRegistry;
 }
 
 /**
@@ -51,11 +45,11 @@ export interface StartOptions {
 export async function startExporter(config: Config, logger: Logger, opts: StartOptions = {}): Promise<Exporter> {
   const processRegistry = createProcessRegistry();
   const { now, sleep, maxBodyBytes } = opts;
-  const scrubbers = opts.scrubbers ?? scrubbersOf(logger);
+  // The scrubbers the logger writes through: the web server joins them with its own secrets.
+  const scrubbers = scrubbersOf(logger);
   const target = new PbxTarget({
     config,
     logger,
-    ...(scrubbers ? { scrubbers } : {}),
     ...(now ? { now } : {}),
     ...(sleep ? { sleep } : {}),
     ...(maxBodyBytes ? { maxBodyBytes } : {}),

@@ -25,7 +25,7 @@ async function main(): Promise<void> {
 
   let exporter: Exporter;
   try {
-    exporter = await startExporter(config, logger, { scrubbers });
+    exporter = await startExporter(config, logger);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`mikopbx-exporter: ${e.message}\n`);

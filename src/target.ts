@@ -16,7 +16,7 @@ import { renderExposition } from './metrics/exposition.js';
 import { HealthMetrics } from './metrics/health.js';
 import { scrubbersOf } from './log.js';
 import { PollLog, type CollectorFailure } from './poll-log.js';
-import { SecretScrubber, type ScrubberRegistry } from './secrets.js';
+import { SecretScrubber } from './secrets.js';
 
 export interface CollectorResult {
   success: boolean;
@@ -36,11 +36,6 @@ export interface TargetOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Answers above this size are abandoned (default 32 MiB). */
   maxBodyBytes?: number;
-  /**
-   * The process's live scrubbers, which this target joins with its own secrets until close();
-   * defaults to the ones the logger writes through.
-   */
-  scrubbers?: ScrubberRegistry;
 }
 
 /** One rendered exposition (UTF-8); a new object per render, so it can key caches derived from it. */
@@ -97,7 +92,9 @@ export class PbxTarget {
     this.now = opts.now ?? Date.now;
     this.monotonicMs = opts.monotonicMs ?? (() => performance.now());
     this.secrets = new SecretScrubber({ secrets: configSecrets(config) });
-    this.leaveScrubbers = (opts.scrubbers ?? scrubbersOf(opts.logger))?.add(this.secrets) ?? (() => undefined);
+    // It joins the scrubbers its logger writes through (one source, so its secrets are scrubbed
+    // from exactly the lines that logger writes) until close().
+    this.leaveScrubbers = scrubbersOf(opts.logger)?.add(this.secrets) ?? (() => undefined);
     this.pollLog = new PollLog(this.log, (e) => this.describeError(e), () => this.transport.backoff.active() !== null);
     this.health = new HealthMetrics(this.registry, {
       pollIntervalSeconds: config.pollIntervalSeconds,

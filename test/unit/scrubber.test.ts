@@ -14,8 +14,8 @@ function twoTargets() {
   const scrubbers = new ScrubberRegistry();
   const lines: string[] = [];
   const logger = createLogger({ level: 'info', scrubbers, write: (l) => lines.push(l) });
-  const a = new PbxTarget({ config: testConfig({ url: 'http://pbx-a.test', apiKey: 'a'.repeat(64) }), logger, scrubbers });
-  const b = new PbxTarget({ config: testConfig({ url: 'http://pbx-b.test', apiKey: 'b'.repeat(64) }), logger, scrubbers });
+  const a = new PbxTarget({ config: testConfig({ url: 'http://pbx-a.test', apiKey: 'a'.repeat(64) }), logger });
+  const b = new PbxTarget({ config: testConfig({ url: 'http://pbx-b.test', apiKey: 'b'.repeat(64) }), logger });
   return { scrubbers, logger, lines, a, b };
 }
 
