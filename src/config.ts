@@ -179,7 +179,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const data: Record<string, string> = {};
   for (const key of Object.keys(schema.properties)) {
     const v = env[key];
-    if (v !== undefined && !(v === '' && key !== 'MIKOPBX_URL')) data[key] = v;
+    // An empty variable is an unset one (a blank line in an env file, `VAR=` in a manifest).
+    if (v !== undefined && v !== '') data[key] = v;
   }
   let raw: RawEnv;
   try {
@@ -191,7 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const url = parseUrl(raw.MIKOPBX_URL);
   const apiKey = pickSecret(raw, 'MIKOPBX_API_KEY');
   const password = pickSecret(raw, 'MIKOPBX_PASSWORD');
-  const login = raw.MIKOPBX_LOGIN === '' ? undefined : raw.MIKOPBX_LOGIN;
+  const login = raw.MIKOPBX_LOGIN;
 
   if (apiKey !== undefined && /\s/.test(apiKey)) {
     throw new ConfigError(apiKey === env.MIKOPBX_API_KEY ? 'MIKOPBX_API_KEY' : 'MIKOPBX_API_KEY_FILE', 'contains whitespace; an API key is 64 hex characters');

@@ -45,6 +45,8 @@ describe('loadConfig', () => {
 
   it('names the variable that is missing or wrong', () => {
     expect(errorOf({}).variable).toBe('MIKOPBX_URL');
+    expect(errorOf({ MIKOPBX_URL: '' }).message).toMatch(/MIKOPBX_URL is required but not set/);
+    expect(loadConfig({ ...base, MIKOPBX_LOGIN: '', POLL_INTERVAL_SECONDS: '' }).pollIntervalSeconds).toBe(30);
     expect(errorOf({ ...base, POLL_INTERVAL_SECONDS: '0' }).message).toMatch(/POLL_INTERVAL_SECONDS must be >= 1/);
     expect(errorOf({ ...base, CDR_POLL_INTERVAL_SECONDS: 'soon' }).variable).toBe('CDR_POLL_INTERVAL_SECONDS');
     expect(errorOf({ ...base, MIKOPBX_API_VERSION: 'v2' }).message).toMatch(/MIKOPBX_API_VERSION must be one of auto, v3, legacy/);
