@@ -252,7 +252,9 @@ export class PbxTarget {
    */
   runCdrPoll(): Promise<void> {
     if (!this.cdr) return Promise.resolve();
-    this.cdrRunning ??= this.cdrPoll().finally(() => {
+    // Like the status poll, a cdr poll never outlasts its interval (a backlog continues next time).
+    const deadline = this.now() + this.pollBudgetMs(this.opts.config.cdrPollIntervalSeconds);
+    this.cdrRunning ??= this.transport.withDeadline(deadline, () => this.cdrPoll()).finally(() => {
       this.cdrRunning = null;
     });
     return this.cdrRunning;

@@ -21,9 +21,6 @@ const LOGIN_WINDOW_MS = 300_000;
 const MAX_REFUSALS = 3;
 const REFUSAL_WINDOW_MS = 1_800_000;
 
-// After a login that failed without a verdict (network, 404, 5xx, HTML), the other requests of
-// the same poll fail with that error instead of each trying to log in again.
-const LOGIN_RETRY_MS = 25_000;
 
 const SESSION_COOKIE = /(?:^|[;,]\s*)PHPSESSID=([^;,\s]*)/;
 
@@ -70,7 +67,11 @@ export class LegacySession {
   private loggingIn: Promise<string> | null = null;
   private readonly logins: number[] = [];
   private readonly refusals: number[] = [];
-  private lastFailure: { at: number; error: unknown } | null = null;
+  /**
+   * After a login that failed without a verdict (network, 404, 5xx, HTML), the other requests of
+   * the same poll (same deadline) fail with that error instead of each trying to log in again.
+   */
+  private lastFailure: { poll: number; error: unknown } | null = null;
 
   constructor(
     private readonly transport: Transport,
@@ -124,7 +125,7 @@ export class LegacySession {
 
   private login(): Promise<string> {
     const failed = this.lastFailure;
-    if (failed && this.transport.now() - failed.at < LOGIN_RETRY_MS) return Promise.reject(failed.error);
+    if (failed && failed.poll !== Infinity && failed.poll === this.transport.pollDeadline()) return Promise.reject(failed.error);
     this.loggingIn ??= this.doLogin()
       .then(
         (cookie) => {
@@ -132,7 +133,7 @@ export class LegacySession {
           return cookie;
         },
         (error: unknown) => {
-          this.lastFailure = { at: this.transport.now(), error };
+          this.lastFailure = { poll: this.transport.pollDeadline(), error };
           throw error;
         },
       )

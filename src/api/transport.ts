@@ -83,13 +83,18 @@ export class Transport {
    * timeouts are cut to fit, and nothing is sent after it. This is what keeps a poll from
    * running into the next one, however many requests it makes.
    */
+  /** The deadline of the poll this call runs in (Infinity outside one): it identifies the poll. */
+  pollDeadline(): number {
+    return this.deadline.getStore() ?? Infinity;
+  }
+
   withDeadline<T>(deadlineMs: number, fn: () => Promise<T>): Promise<T> {
     return this.deadline.run(deadlineMs, fn);
   }
 
   /** Sends one request after every earlier one has finished. */
   send(spec: RequestSpec, maxBudgetWaitMs = this.opts.timeoutMs): Promise<RawResponse> {
-    const deadline = this.deadline.getStore() ?? Infinity;
+    const deadline = this.pollDeadline();
     const run = this.queue.then(() => this.sendNow(spec, maxBudgetWaitMs, deadline));
     this.queue = run.catch(() => undefined);
     return run;

@@ -11,6 +11,7 @@ function unsentTransport(kind: 'deadline' | 'shutdown' | 'budget') {
   const sent: string[] = [];
   const transport = {
     now: () => now,
+    pollDeadline: () => Infinity,
     backoff,
     keepSecret: () => undefined,
     send: (spec: { path: string }) => {

@@ -58,6 +58,32 @@ describe('PbxTarget: cdr collector', () => {
     nock.enableNetConnect();
   });
 
+  it('a cdr poll never outlasts its interval: a slow backlog stops sending at the deadline', async () => {
+    const pbx = new FakeCdrPbx(Date.now(), 180);
+    const queries: string[] = [];
+    nock(PBX).get('/pbxcore/api/v3/system:ping').reply(200, fixture('v3/ping.json'));
+    nock(PBX)
+      .get('/pbxcore/api/v3/cdr')
+      .query(true)
+      .delay(700) // each page takes 0.7 s; the poll has 1 s (its interval)
+      .reply((req: unknown) => {
+        const url = new URL(typeof req === 'string' ? req : (req as { url: string }).url, PBX);
+        queries.push(url.search);
+        const res = pbx.handle(Object.fromEntries(url.searchParams));
+        return [res.status, res.body, { 'content-type': 'application/json' }];
+      })
+      .persist();
+    const { logger } = await captureLogger('silent');
+    const target = new PbxTarget({ config: testConfig({ collectors: ['cdr'], cdrPollIntervalSeconds: 1, timeoutSeconds: 1 }), logger });
+    await target.runCdrPoll(); // finds the newest id
+    for (let i = 0; i < 2500; i++) pbx.add(legs.internal(`c${i}`, T0 + i, '201', '202', { answerAfter: 1, talk: 5 }));
+    const before = queries.length;
+    await target.runCdrPoll(); // three pages of backlog; a second page would end after the deadline
+    target.close();
+    expect(queries.length - before).toBeLessThanOrEqual(2); // without the deadline: all 3 pages
+    expect(target.results.get('cdr')?.success).toBe(false);
+  });
+
   it('counts completed calls over HTTP: explicit local dates without T, ready after the first run', async () => {
     const pbx = new FakeCdrPbx(NOW, 180);
     pbx.add(legs.inbound('before-start', T0 - 100, '201', { answerAfter: 3 }));
