@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'helm/', 'grafana/'] },
+  { ignores: ['dist/', 'dist-sim/', 'node_modules/', 'coverage/', 'helm/', 'grafana/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

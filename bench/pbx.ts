@@ -1,5 +1,5 @@
-import type * as SimulatorModule from '../src/simulator/index.js';
-import { distModule } from './util.ts';
+import type * as SimulatorModule from '../sim/index.js';
+import { simModule } from './util.ts';
 
 export interface PbxScale {
   extensions: number;
@@ -24,7 +24,7 @@ export class BenchPbx {
   }
 
   static async start(scale: PbxScale, startMs: number): Promise<BenchPbx> {
-    const { startSimulator } = await distModule<typeof SimulatorModule>('simulator/index.js');
+    const { startSimulator } = await simModule<typeof SimulatorModule>('index.js');
     const time = { ms: startMs };
     const sim = await startSimulator({
       now: () => time.ms,

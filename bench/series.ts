@@ -1,15 +1,15 @@
 import type * as ConfigModule from '../src/config.js';
 import type * as LogModule from '../src/log.js';
-import type * as SimulatorModule from '../src/simulator/index.js';
+import type * as SimulatorModule from '../sim/index.js';
 import type * as TargetModule from '../src/target.js';
-import { distModule } from './util.ts';
+import { distModule, simModule } from './util.ts';
 
 /**
  * Series the exporter exports for a PBX of this many extensions (the same trunks and calls
  * otherwise), after one status poll and the CDR start-up read; process metrics not included.
  */
 export async function seriesCount(extensions: number, providers: number, peerDetails: boolean): Promise<number> {
-  const { startSimulator } = await distModule<typeof SimulatorModule>('simulator/index.js');
+  const { startSimulator } = await simModule<typeof SimulatorModule>('index.js');
   const { loadConfig } = await distModule<typeof ConfigModule>('config.js');
   const { createLogger } = await distModule<typeof LogModule>('log.js');
   const { PbxTarget } = await distModule<typeof TargetModule>('target.js');

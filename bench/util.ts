@@ -8,6 +8,11 @@ export async function distModule<T>(path: string): Promise<T> {
   return (await import(pathToFileURL(`${ROOT}dist/${path}`).href)) as T;
 }
 
+/** A module of the built simulator (dist-sim/sim/): the PBX the benchmark polls. */
+export async function simModule<T>(path: string): Promise<T> {
+  return (await import(pathToFileURL(`${ROOT}dist-sim/sim/${path}`).href)) as T;
+}
+
 export function cpuMs(usage: NodeJS.CpuUsage): number {
   return (usage.user + usage.system) / 1000;
 }

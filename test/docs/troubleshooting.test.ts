@@ -33,9 +33,6 @@ const ALLOWED_WITHOUT_ROW = new Set([
   '`(${file}): ${problem}`',
 ]);
 
-// The simulator is the test PBX, not part of what operators run.
-const EXCLUDED_DIRS = ['src/simulator'];
-
 interface Message {
   /** What carried it: PbxApiError, ConfigError, fail, stop or log. */
   via: string;
@@ -50,7 +47,6 @@ interface Message {
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = join(dir, e.name);
-    if (EXCLUDED_DIRS.includes(relative(root, p))) return [];
     if (e.isDirectory()) return sourceFiles(p);
     return e.name.endsWith('.ts') ? [p] : [];
   });

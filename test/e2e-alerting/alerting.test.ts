@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import type { ProviderTruth, Simulator } from '../../src/simulator/index.js';
+import type { ProviderTruth, Simulator } from '../../sim/index.js';
 import { describeOutcomes, loadDashboard, runDashboardQueries, type QueryOutcome } from '../helpers/dashboard.js';
 import {
   freePort, locateTools, ManagedProcess, promQuery, resultSize, startAlertmanager, startPrometheus, titled, waitFor,
@@ -21,13 +21,13 @@ import {
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const distMain = join(root, 'dist', 'main.js');
-const simulatorSource = join(root, 'src', 'simulator', 'index.ts');
+const simulatorSource = join(root, 'sim', 'index.ts');
 const nodeBin = existsSync(join(root, 'node_modules', '.bin', 'node')) ? join(root, 'node_modules', '.bin', 'node') : process.execPath;
 
 const tools = locateTools('prometheus', 'alertmanager');
 const missing = [
   ...(existsSync(distMain) ? [] : ['dist/main.js (run npm run build)']),
-  ...(existsSync(simulatorSource) ? [] : ['the MikoPBX simulator (src/simulator/index.ts)']),
+  ...(existsSync(simulatorSource) ? [] : ['the MikoPBX simulator (sim/index.ts)']),
 ];
 const skipReason = tools.skipReason ?? (missing.length > 0 ? `not available: ${missing.join(', ')}` : undefined);
 if (skipReason && !tools.skipReason) console.warn(`SKIPPED e2e alerting: ${skipReason}`);
@@ -85,7 +85,7 @@ interface Notification {
 
 // ---------------------------------------------------------------- simulator
 // Loaded with a dynamic import at run time, so that the suite skips by name where it is absent.
-type SimulatorModule = typeof import('../../src/simulator/index.js');
+type SimulatorModule = typeof import('../../sim/index.js');
 
 // ---------------------------------------------------------------- the test
 
@@ -104,7 +104,7 @@ describe(titled('e2e: trunk rejected in the simulator pages through Prometheus a
 
   beforeAll(async () => {
     if (skipReason) return;
-    const simMod: SimulatorModule = await import('../../src/simulator/index.js');
+    const simMod: SimulatorModule = await import('../../sim/index.js');
     // No rate limiter: the exporter polls every second here (the ban logic is tested elsewhere).
     sim = await simMod.startSimulator({ host: '127.0.0.1', port: 0, mode: 'v3', seed: 5, living: false, rateLimit: false });
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_LOGIN, DEFAULT_PASSWORD, startSimulator, type Simulator, type TzOffset } from '../../src/simulator/index.js';
+import { DEFAULT_LOGIN, DEFAULT_PASSWORD, startSimulator, type Simulator, type TzOffset } from '../../sim/index.js';
 import { expectEqualsTruth, expectHistogramsMatch, series } from '../helpers/cdr-truth.js';
 import { PbxTarget } from '../../src/target.js';
 import { captureLogger, testConfig } from '../helpers/fixtures.js';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { PbxTarget } from '../../src/target.js';
-import { DEFAULT_API_KEY, DEFAULT_LOGIN, DEFAULT_PASSWORD, startSimulator, type Simulator } from '../../src/simulator/index.js';
+import { DEFAULT_API_KEY, DEFAULT_LOGIN, DEFAULT_PASSWORD, startSimulator, type Simulator } from '../../sim/index.js';
 import { testConfig } from '../helpers/fixtures.js';
 import { FakeClock, httpGet, startHarness } from '../helpers/harness.js';
 import { startSim } from '../helpers/sim.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
-import type { FaultKind } from '../../src/simulator/index.js';
+import type { FaultKind } from '../../sim/index.js';
 import { FakeClock, counterSamples, httpGet, sample, seen, startHarness, type Harness } from '../helpers/harness.js';
 import { SIM_API_KEY, V3_PATHS, startSim, type Simulator } from '../helpers/sim.js';
 import { toolOrSkip, promtoolCheckMetrics, promtoolCheckPages } from '../helpers/tools.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FaultKind } from '../../src/simulator/index.js';
+import type { FaultKind } from '../../sim/index.js';
 import { expectEqualsTruth } from '../helpers/cdr-truth.js';
 import { FakeClock, counterSamples, sample, seen, startHarness, type Harness } from '../helpers/harness.js';
 import { SIM_API_KEY, startSim, type Simulator } from '../helpers/sim.js';

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import { ANSWER_DELAY_BUCKETS, CALL_DURATION_BUCKETS } from '../../src/collectors/cdr.js';
-import type { CompletedCall, SimTruth } from '../../src/simulator/index.js';
+import type { CompletedCall, SimTruth } from '../../sim/index.js';
 
 // The cdr collector's series against the simulator's ground truth (truth().cdr, completedCalls()).
 

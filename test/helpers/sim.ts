@@ -1,6 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import { DEFAULT_API_KEY, startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
+import { DEFAULT_API_KEY, startSimulator, type Simulator, type SimulatorOptions } from '../../sim/index.js';
 import type { FakeClock } from './harness.js';
 
 export { DEFAULT_API_KEY as SIM_API_KEY };

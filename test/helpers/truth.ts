@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { SimTruth } from '../../src/simulator/index.js';
+import type { SimTruth } from '../../sim/index.js';
 import { byLabel, labelsOf, parseExposition, seriesOf } from './exposition.js';
 
 /** What truth() says is reported, dropping the values the PBX does not report (null). */

@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- API responses are untyped JSON */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Simulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../sim/index.js';
 import { getJson, manualClock, withSim } from './helpers.js';
 import type { ManualClock } from './helpers.js';
 

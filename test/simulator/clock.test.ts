@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { PbxClock } from '../../src/simulator/clock.js';
-import { phpJsonEncode, emptyObjectsToLists } from '../../src/simulator/php-json.js';
-import { startSimulator } from '../../src/simulator/index.js';
+import { PbxClock } from '../../sim/clock.js';
+import { phpJsonEncode, emptyObjectsToLists } from '../../sim/php-json.js';
+import { startSimulator } from '../../sim/index.js';
 
 describe('PBX clock', () => {
   const at = Date.UTC(2026, 3, 10, 23, 59, 59, 7);

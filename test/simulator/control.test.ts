@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- API responses are untyped JSON */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Simulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../sim/index.js';
 import { getJson, manualClock, withSim } from './helpers.js';
 
 async function control(sim: Simulator, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {

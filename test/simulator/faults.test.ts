@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Simulator } from '../../src/simulator/index.js';
-import { DEFAULT_API_KEY, startSimulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../sim/index.js';
+import { DEFAULT_API_KEY, startSimulator } from '../../sim/index.js';
 import { getJson, withSim } from './helpers.js';
 
 interface RawResult {

@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- API responses are untyped JSON */
 import { afterEach } from 'vitest';
-import { startSimulator, DEFAULT_API_KEY } from '../../src/simulator/index.js';
-import type { Simulator, SimulatorOptions } from '../../src/simulator/index.js';
+import { startSimulator, DEFAULT_API_KEY } from '../../sim/index.js';
+import type { Simulator, SimulatorOptions } from '../../sim/index.js';
 
 export const AUTH = { Authorization: `Bearer ${DEFAULT_API_KEY}` };
 

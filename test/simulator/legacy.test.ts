@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- API responses are untyped JSON */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Simulator } from '../../src/simulator/index.js';
-import { DEFAULT_PASSWORD } from '../../src/simulator/index.js';
+import type { Simulator } from '../../sim/index.js';
+import { DEFAULT_PASSWORD } from '../../sim/index.js';
 import { getRaw, manualClock, withSim } from './helpers.js';
 
 let sim: Simulator | null = null;

@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- API responses are untyped JSON */
 import { describe, expect, it } from 'vitest';
-import type { Direction, DispositionBucket, Simulator, SimTruth } from '../../src/simulator/index.js';
-import { CALL_SCENARIOS, normalizeProviderState } from '../../src/simulator/index.js';
+import type { Direction, DispositionBucket, Simulator, SimTruth } from '../../sim/index.js';
+import { CALL_SCENARIOS, normalizeProviderState } from '../../sim/index.js';
 import { getJson, manualClock, simsClosedAfterEach } from './helpers.js';
 
 const sim = simsClosedAfterEach();

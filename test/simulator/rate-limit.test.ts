@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Simulator } from '../../src/simulator/index.js';
-import { startSimulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../sim/index.js';
+import { startSimulator } from '../../sim/index.js';
 import { AUTH, getRaw, manualClock } from './helpers.js';
 
 const PING = '/pbxcore/api/v3/system:ping';

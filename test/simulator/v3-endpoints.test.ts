@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- API responses are untyped JSON */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Simulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../sim/index.js';
 import { AUTH, getJson, getRaw, manualClock, withSim } from './helpers.js';
 
 const V3 = '/pbxcore/api/v3/';

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // `npm run demo`: the exporter against the built-in simulated MikoPBX, with no configuration.
 // `npm run demo -- --legacy` simulates a MikoPBX 2024.x (cookie login, old endpoints) instead.
-import { ConfigError, loadConfig } from './config.js';
-import { startExporter } from './exporter.js';
-import { createLogger } from './log.js';
-import { ScrubberRegistry } from './secrets.js';
-import { startSimulator } from './simulator/index.js';
+import { ConfigError, loadConfig } from '../src/config.js';
+import { startExporter } from '../src/exporter.js';
+import { createLogger } from '../src/log.js';
+import { ScrubberRegistry } from '../src/secrets.js';
+import { startSimulator } from './index.js';
 
 async function demo(): Promise<void> {
   const legacy = process.argv.includes('--legacy');

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Standalone simulator: node dist/simulator/cli.js [--port 8088] [--legacy] [--seed N] ...
+// Standalone simulator: node dist-sim/sim/cli.js [--port 8088] [--legacy] [--seed N] ...
 
 import { parseArgs } from 'node:util';
 import { startSimulator } from './index.js';
