@@ -332,6 +332,34 @@ describe('PbxTarget against a legacy PBX (nock)', () => {
     expect(log).toMatch(/not logging in again for another \d+ s: 3 logins in the last 5 min/);
   });
 
+  it.each([
+    ['502', 502, {}],
+    ['redirect', 302, { location: 'https://pbx.test/admin-cabinet/session/start' }],
+  ] as const)('a login failing without a verdict (%s) fails the rest of its poll without a second login; the next poll logs in again', async (_, status, headers) => {
+    let t = NOW;
+    const loginsAt: number[] = [];
+    const scope = nock(PBX)
+      .post(LOGIN_PATH)
+      .reply(() => {
+        loginsAt.push(t);
+        return [status, '<html>Bad gateway</html>', { 'content-type': 'text/html', ...headers }];
+      });
+    mockStatus(mockLogin(scope, sid(7)), sid(7));
+    const { target } = newTarget(legacyConfig({ apiVersion: 'legacy' }), () => t);
+    await target.runStatusPoll();
+    expect(loginsAt).toEqual([NOW]);
+    for (const name of ['providers', 'calls', 'peers'] as const) {
+      expect(target.results.get(name)?.error).toMatch(status === 502 ? /HTTP 502 on login/ : /HTTP 302 redirect to .* on login/);
+    }
+    expect(sample(target.metricsText(), `mikopbx_api_requests_total{endpoint="${LOGIN_PATH}",code="${status}"}`)).toBe(1);
+    t += 30_000;
+    await target.runStatusPoll();
+    target.close();
+    expect(scope.isDone()).toBe(true); // the second poll logged in (once) and ran every collector
+    expect(sample(target.metricsText(), 'mikopbx_up')).toBe(1);
+    for (const name of ['providers', 'calls', 'peers'] as const) expect(target.results.get(name)?.success).toBe(true);
+  });
+
   it('a session cookie registered at run time is scrubbed from every log line', () => {
     const lines: string[] = [];
     const scrubbers = new ScrubberRegistry();
