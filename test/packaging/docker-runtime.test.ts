@@ -2,11 +2,11 @@
 // exactly the files the Dockerfile copies, started with the image's CMD, ENV, WORKDIR and USER
 // (when the tests run as root), with the app directory read-only, against a fake PBX on loopback.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDockerfile, repoRoot, runtimeStage } from './dockerfile.js';
 
@@ -31,6 +31,14 @@ function depsInstallArgs(): string[] {
 function npmCommand(): [string, string[]] {
   const execPath = process.env.npm_execpath;
   return execPath && execPath.endsWith('.js') ? [process.execPath, [execPath]] : ['npm', []];
+}
+
+/** Whether every directory from `dir` up to / lets others through (mode o+x), as the image user needs. */
+function reachableByOthers(dir: string): boolean {
+  for (let d = dir; ; d = dirname(d)) {
+    if ((statSync(d).mode & 0o001) === 0) return false;
+    if (dirname(d) === d) return true;
+  }
 }
 
 async function freePort(): Promise<number> {
@@ -69,6 +77,10 @@ describe('container runtime stage (reproduced without Docker)', () => {
   let base: string;
   let output = '';
   let exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  // The image's /usr/local/bin/node: a copy in the work folder, because the runtime under npm
+  // (node_modules/node/bin/node) may lie in a private folder the image user cannot enter.
+  let node: string;
+  let dropToImageUser = false;
 
   beforeAll(async () => {
     if (!existsSync(distMain)) throw new Error(`${distMain} is missing: run npm run build (npm test does)`);
@@ -76,6 +88,15 @@ describe('container runtime stage (reproduced without Docker)', () => {
     chmodSync(work, 0o755);
     app = join(work, 'app');
     mkdirSync(app);
+    mkdirSync(join(work, 'bin'));
+    node = join(work, 'bin', 'node');
+    copyFileSync(process.execPath, node);
+    chmodSync(node, 0o755);
+    accessSync(node, constants.X_OK);
+    dropToImageUser = asRoot && uid !== undefined && reachableByOthers(work);
+    if (asRoot && !dropToImageUser) {
+      console.warn(`docker-runtime: ${work} is not reachable by UID ${uid} (a parent folder lacks o+x); the exporter runs as root here`);
+    }
     // The build context files the runtime stage copies, then the deps stage's install.
     for (const file of ['package.json', 'package-lock.json']) cpSync(join(repoRoot, file), join(app, file));
     const [npm, pre] = npmCommand();
@@ -108,7 +129,7 @@ describe('container runtime stage (reproduced without Docker)', () => {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     env = {
-      PATH: process.env.PATH,
+      PATH: `${join(work, 'bin')}:${process.env.PATH ?? ''}`,
       HOME: '/nonexistent',
       ...runtime.env,
       MIKOPBX_URL: `http://127.0.0.1:${(pbx.address() as AddressInfo).port}`,
@@ -118,11 +139,11 @@ describe('container runtime stage (reproduced without Docker)', () => {
     };
     const [cmd, ...args] = runtime.cmd ?? [];
     expect(cmd).toBe('node');
-    exporter = spawn(process.execPath, args, {
+    exporter = spawn(node, args, {
       cwd: app,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
-      ...(asRoot && uid !== undefined ? { uid, gid: gid ?? uid } : {}),
+      ...(dropToImageUser ? { uid, gid: gid ?? uid } : {}),
     });
     exporter.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     exporter.stderr!.on('data', (d: Buffer) => (output += d.toString()));
@@ -152,7 +173,7 @@ describe('container runtime stage (reproduced without Docker)', () => {
 
   it('runs as the image user when the tests run as root', () => {
     expect(exporter.exitCode).toBeNull();
-    if (!asRoot || !existsSync(`/proc/${exporter.pid}/status`)) return;
+    if (!dropToImageUser || !existsSync(`/proc/${exporter.pid}/status`)) return;
     const uids = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${exporter.pid}/status`, 'utf8'));
     expect(Number(uids?.[1])).toBe(uid);
     expect(uid).toBeGreaterThan(0);
@@ -184,7 +205,7 @@ describe('container runtime stage (reproduced without Docker)', () => {
   it('passes the image HEALTHCHECK command', () => {
     const [cmd, ...args] = runtime.healthcheck!.cmd;
     expect(cmd).toBe('node');
-    const r = spawnSync(process.execPath, args, { cwd: app, env, encoding: 'utf8', timeout: 10_000 });
+    const r = spawnSync(node, args, { cwd: app, env, encoding: 'utf8', timeout: 10_000 });
     expect(r.status, r.stderr).toBe(0);
   });
 
@@ -198,7 +219,7 @@ describe('container runtime stage (reproduced without Docker)', () => {
 
   it('fails the HEALTHCHECK once the exporter is gone', () => {
     const [, ...args] = runtime.healthcheck!.cmd;
-    const r = spawnSync(process.execPath, args, { cwd: app, env, encoding: 'utf8', timeout: 10_000 });
+    const r = spawnSync(node, args, { cwd: app, env, encoding: 'utf8', timeout: 10_000 });
     expect(r.status).toBe(1);
   });
 });
