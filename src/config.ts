@@ -10,11 +10,6 @@ export function hasStatusCollectors(config: Pick<Config, 'collectors'>): boolean
   return config.collectors.some((c) => STATUS_COLLECTORS.includes(c));
 }
 
-/** How often a collector runs: the cdr collector on its own schedule, the others with the status poll. */
-export function intervalSeconds(config: Pick<Config, 'pollIntervalSeconds' | 'cdrPollIntervalSeconds'>, name: CollectorName): number {
-  return name === 'cdr' ? config.cdrPollIntervalSeconds : config.pollIntervalSeconds;
-}
-
 export type ApiVersionSetting = 'auto' | 'v3' | 'legacy';
 
 export interface Config {

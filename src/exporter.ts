@@ -85,10 +85,10 @@ export async function startExporter(config: Config, logger: Logger, opts: StartO
   }
 
   const statusEnabled = hasStatusCollectors(config);
-  const jobs: Job[] = statusEnabled ? [{ name: 'status', intervalSeconds: config.pollIntervalSeconds, run: () => target.runStatusPoll() }] : [];
+  const jobs: Job[] = statusEnabled ? [{ name: 'status', intervalSeconds: () => target.intervalSeconds('status'), run: () => target.runStatusPoll() }] : [];
   // Legacy PBXs have no CDR endpoint: the target then said so once and this job does nothing.
   if (config.collectors.includes('cdr') && config.apiVersion !== 'legacy') {
-    jobs.push({ name: 'cdr', intervalSeconds: config.cdrPollIntervalSeconds, run: () => target.runCdrPoll() });
+    jobs.push({ name: 'cdr', intervalSeconds: () => target.intervalSeconds('cdr'), run: () => target.runCdrPoll() });
   }
   const onError = (job: string, e: unknown) => logger.error({ job, err: e }, 'poll crashed');
   const scheduler = opts.manualSchedule ? new Scheduler(jobs, onError, now) : new Scheduler(jobs, onError);

@@ -10,19 +10,21 @@ export interface CollectorFailure {
   primary?: boolean;
 }
 
-// Outcomes of a pause (ban, overload, refused login) or of a spent budget: nothing was sent.
-// The line that started the pause said why; repeating it every poll only buries it.
-const PAUSED_KINDS = new Set(['backoff', 'budget']);
+// Outcomes of a pause (ban, overload, refused login): nothing was sent. The line that started
+// the pause said why; repeating it every poll only buries it.
+const PAUSED_KINDS = new Set(['backoff']);
 
 /**
  * The log of poll outcomes: exactly one line per failed poll (the first failure's reason,
  * endpoint and status, and every collector that failed), each collector's own outcome at debug.
  * While a pause that was already announced goes on, the "not sent" lines drop to debug; when a
- * failing poll succeeds again, one info line says so.
+ * failing poll succeeds again, one info line says so. Polls the exporter did not send (a spent
+ * budget, shutdown) are no failure: see skipped().
  */
 export class PollLog {
   private pauseAnnounced = false;
   private readonly failing = new Set<string>();
+  private readonly skipsAnnounced = new Set<string>();
 
   constructor(
     private readonly log: Logger,
@@ -48,11 +50,6 @@ export class PollLog {
     }
     const fields = { poll, collector: first.collector, collectors: failures.map((f) => f.collector), ...failureFields(first.error) };
     const why = this.describe(first.error);
-    if (first.error instanceof PbxApiError && first.error.kind === 'shutdown') {
-      // Aborted by shutdown: expected, not a PBX problem.
-      this.log.debug(fields, `${poll} poll aborted: ${why}`);
-      return;
-    }
     this.failing.add(poll);
     const kind = first.error instanceof PbxApiError ? first.error.kind : 'internal';
     if (PAUSED_KINDS.has(kind) && this.pauseAnnounced) {
@@ -60,8 +57,27 @@ export class PollLog {
       return;
     }
     this.log.warn(fields, `${poll} poll failed: ${why}`);
-    // This line announced a pause (or a spent budget): later "not sent" outcomes stay quiet.
-    this.pauseAnnounced = this.paused() || kind === 'budget';
+    // This line announced a pause: later "not sent" outcomes stay quiet.
+    this.pauseAnnounced = this.paused();
+  }
+
+  /**
+   * Collectors of a poll that the exporter did not send. A spent budget is said once at warn (the
+   * schedule is planned to fit it, so it means something else is using the budget), then at debug:
+   * mikopbx_collector_skipped_total keeps counting. Shutdown is expected: always debug.
+   */
+  skipped(poll: string, collectors: readonly CollectorName[], error: PbxApiError): void {
+    const fields = { poll, collectors, ...failureFields(error) };
+    const why = this.describe(error);
+    if (error.kind === 'shutdown' || this.skipsAnnounced.has(error.kind)) {
+      this.log.debug(fields, `${poll} poll skipped: ${why}`);
+      return;
+    }
+    this.skipsAnnounced.add(error.kind);
+    this.log.warn(
+      fields,
+      `${poll} poll skipped: ${why}; mikopbx_up and mikopbx_collector_success keep their values, mikopbx_collector_skipped_total counts such polls, and further ones are logged at debug`,
+    );
   }
 }
 

@@ -2,7 +2,8 @@ import cron, { type ScheduledTask } from 'node-cron';
 
 export interface Job {
   name: string;
-  intervalSeconds: number;
+  /** Read at every run: the effective interval may change (see SchedulePlan). */
+  intervalSeconds: number | (() => number);
   run: () => Promise<unknown>;
 }
 
@@ -50,7 +51,7 @@ export class Scheduler {
     const started: Promise<void>[] = [];
     for (const job of this.jobs) {
       if (job.running || t < job.nextAt - TICK_SLACK_MS) continue;
-      job.nextAt = t + job.intervalSeconds * 1000;
+      job.nextAt = t + (typeof job.intervalSeconds === 'function' ? job.intervalSeconds() : job.intervalSeconds) * 1000;
       const running = job
         .run()
         .then(

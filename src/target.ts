@@ -13,7 +13,8 @@ import { PeersCollector } from './collectors/peers.js';
 import { ProvidersCollector } from './collectors/providers.js';
 import { configSecrets, hasStatusCollectors, type CollectorName, type Config } from './config.js';
 import { renderExposition } from './metrics/exposition.js';
-import { HealthMetrics } from './metrics/health.js';
+import { HealthMetrics, SKIP_REASONS, type SkipReason } from './metrics/health.js';
+import { describeStretch, planSchedule, SPARE_REQUESTS, type SchedulePlan } from './schedule-plan.js';
 import { scrubbersOf } from './log.js';
 import { PollLog, type CollectorFailure } from './poll-log.js';
 import { SecretScrubber } from './secrets.js';
@@ -85,10 +86,17 @@ export class PbxTarget {
   private rendered: RenderedExposition = NOTHING_RENDERED;
   private renderSeq = 0;
   private readonly renderListeners: ((exposition: RenderedExposition) => void)[] = [];
+  /** The effective schedule: the configured one, stretched to fit the request budget. */
+  private plan: SchedulePlan;
 
   constructor(private readonly opts: TargetOptions) {
     const { config } = opts;
     this.log = opts.logger;
+    this.plan = planSchedule(config, config.apiVersion === 'auto' ? null : config.apiVersion);
+    const stretch = describeStretch(config, this.plan);
+    // Before detection the plan is for the costlier generation: the warning waits for the real one.
+    if (stretch && this.plan.generation !== null) this.log.warn({ reason: 'budget' }, stretch);
+    else if (stretch) this.log.info({ reason: 'budget' }, stretch);
     this.now = opts.now ?? Date.now;
     this.monotonicMs = opts.monotonicMs ?? (() => performance.now());
     this.secrets = new SecretScrubber({ secrets: configSecrets(config) });
@@ -97,8 +105,8 @@ export class PbxTarget {
     this.leaveScrubbers = scrubbersOf(opts.logger)?.add(this.secrets) ?? (() => undefined);
     this.pollLog = new PollLog(this.log, (e) => this.describeError(e), () => this.transport.backoff.active() !== null);
     this.health = new HealthMetrics(this.registry, {
-      pollIntervalSeconds: config.pollIntervalSeconds,
-      cdrPollIntervalSeconds: config.cdrPollIntervalSeconds,
+      pollIntervalSeconds: this.plan.statusIntervalSeconds,
+      cdrPollIntervalSeconds: this.plan.cdrIntervalSeconds,
       upFrom: hasStatusCollectors(config) ? 'status' : 'cdr',
     });
     this.health.initCollectors(config.collectors);
@@ -115,22 +123,54 @@ export class PbxTarget {
       ...(opts.maxBodyBytes ? { maxBodyBytes: opts.maxBodyBytes } : {}),
     });
     const enabled = new Set(config.collectors);
-    if (enabled.has('providers')) this.collectors.set('providers', new ProvidersCollector(this.registry, config.pollIntervalSeconds));
-    if (enabled.has('calls')) this.collectors.set('calls', new CallsCollector(this.registry, config.pollIntervalSeconds));
+    const status = this.plan.statusIntervalSeconds;
+    if (enabled.has('providers')) this.collectors.set('providers', new ProvidersCollector(this.registry, status));
+    if (enabled.has('calls')) this.collectors.set('calls', new CallsCollector(this.registry, status));
     if (enabled.has('peers')) {
-      this.collectors.set('peers', new PeersCollector(this.registry, { intervalSeconds: config.pollIntervalSeconds, details: config.peerDetails }));
+      this.collectors.set('peers', new PeersCollector(this.registry, { intervalSeconds: status, details: config.peerDetails }));
     }
     if (enabled.has('cdr')) {
       this.cdr = new CdrCollector(this.registry, {
-        intervalSeconds: config.cdrPollIntervalSeconds,
+        intervalSeconds: this.plan.cdrIntervalSeconds,
         budgetRemaining: () => this.transport.budget.remaining(),
-        budgetReserve: statusReserve(config),
+        // A backlog page is read only while a minute of status polls still fits beside it.
+        budgetReserve: () => Math.min(this.plan.statusRequestsPerMinute + SPARE_REQUESTS, config.maxRequestsPerMinute - 1),
         now: this.now,
       });
       this.collectors.set('cdr', this.cdr);
       if (config.apiVersion === 'legacy') this.setCdrAvailable(false, 'legacy');
     }
     this.health.requestBudgetRemaining.set(config.maxRequestsPerMinute);
+    this.health.setIntervals(this.intervals(), [...this.collectors.keys()]);
+  }
+
+  /** How often a collector runs now: the status collectors together, cdr on its own schedule. */
+  intervalSeconds(name: CollectorName | 'status'): number {
+    return name === 'cdr' ? this.plan.cdrIntervalSeconds : this.plan.statusIntervalSeconds;
+  }
+
+  /** The effective schedule (what the budget made of the configured one). */
+  get schedulePlan(): SchedulePlan {
+    return this.plan;
+  }
+
+  private intervals(): { status: number; cdr: number } {
+    return { status: this.plan.statusIntervalSeconds, cdr: this.plan.cdrIntervalSeconds };
+  }
+
+  /** The generation (and so the requests per poll) is known: plan for it, and say so if stretched. */
+  private replan(generation: PbxApi['generation']): void {
+    const before = this.plan;
+    this.plan = planSchedule(this.opts.config, generation);
+    const stretch = describeStretch(this.opts.config, this.plan);
+    if (stretch) this.log.warn({ reason: 'budget', api: generation }, stretch);
+    else if (before.stretched) {
+      this.log.info({ api: generation, statusIntervalSeconds: this.plan.statusIntervalSeconds }, 'the configured poll intervals fit the request budget of this PBX');
+    }
+    if (before.statusIntervalSeconds === this.plan.statusIntervalSeconds && before.cdrIntervalSeconds === this.plan.cdrIntervalSeconds) return;
+    for (const [, collector] of this.collectors) collector.setIntervalSeconds(this.intervalSeconds(collector.name));
+    if (this.cdr && !this.collectors.has('cdr')) this.cdr.setIntervalSeconds(this.plan.cdrIntervalSeconds);
+    this.health.setIntervals(this.intervals(), [...this.collectors.keys()]);
   }
 
   get config(): Config {
@@ -179,6 +219,7 @@ export class PbxTarget {
       if (this.api) this.log.warn({ from: this.api.generation, to: generation }, 'MikoPBX API generation changed');
       else this.log.info({ api: generation }, 'MikoPBX API generation detected');
       this.api = createApi(generation, this.transport, this.opts.config, this.log);
+      this.replan(generation);
       this.health.apiInfo.reset();
       this.health.apiInfo.set({ api: generation }, 1);
       this.setCdrAvailable(this.api.cdr !== undefined, generation);
@@ -190,7 +231,7 @@ export class PbxTarget {
   /** Runs peers, providers and calls once, one after another. Overlapping calls share one run. */
   runStatusPoll(): Promise<void> {
     if (!this.statusRunning) {
-      const deadline = this.now() + this.pollBudgetMs(this.opts.config.pollIntervalSeconds);
+      const deadline = this.now() + this.pollBudgetMs(this.plan.statusIntervalSeconds);
       this.statusRunning = this.transport.withDeadline(deadline, () => this.statusPoll()).finally(() => {
         this.statusRunning = null;
       });
@@ -202,6 +243,8 @@ export class PbxTarget {
     const names = STATUS_ORDER.filter((n) => this.collectors.has(n));
     const { api, setupError } = await this.tryResolveApi();
     const failures: CollectorFailure[] = [];
+    const skipped: CollectorName[] = [];
+    let skipError: PbxApiError | null = null;
     let anySuccess = false;
     let unreachable = isUnreachable(setupError);
     let notFound = false;
@@ -214,6 +257,11 @@ export class PbxTarget {
         anySuccess = true;
         continue;
       }
+      if (notSent(error)) {
+        skipped.push(name);
+        skipError ??= error;
+        continue;
+      }
       const cuts = cutShort === null && cutsPollShort(error);
       if (cuts) cutShort = error as PbxApiError;
       failures.push({ collector: name, error, primary: cuts });
@@ -223,8 +271,10 @@ export class PbxTarget {
     // A PBX that was unreachable may come back upgraded (or downgraded): detect again then.
     // Also when a whole poll met 404s: the PBX rebooted into another generation between two polls.
     if ((unreachable || notFound) && !anySuccess) this.redetect = true;
-    this.updateUp(anySuccess);
-    this.pollLog.poll('status', failures);
+    // A poll the exporter did not send at all says nothing about the PBX: up stays as it was.
+    this.updateUp(anySuccess || failures.length > 0 ? anySuccess : undefined);
+    if (skipError) this.pollLog.skipped('status', skipped, skipError);
+    if (failures.length > 0 || anySuccess) this.pollLog.poll('status', failures);
     await this.render();
   }
 
@@ -253,7 +303,7 @@ export class PbxTarget {
   runCdrPoll(): Promise<void> {
     if (!this.cdr) return Promise.resolve();
     // Like the status poll, a cdr poll never outlasts its interval (a backlog continues next time).
-    const deadline = this.now() + this.pollBudgetMs(this.opts.config.cdrPollIntervalSeconds);
+    const deadline = this.now() + this.pollBudgetMs(this.plan.cdrIntervalSeconds);
     this.cdrRunning ??= this.transport.withDeadline(deadline, () => this.cdrPoll()).finally(() => {
       this.cdrRunning = null;
     });
@@ -268,9 +318,11 @@ export class PbxTarget {
       return this.render();
     }
     const error = await this.runOne('cdr', api, setupError);
+    const sent = !notSent(error);
     // Without status collectors, the cdr poll is the only sign of the API answering.
-    this.updateUp(hasStatusCollectors(this.opts.config) ? undefined : error === null);
-    this.pollLog.poll('cdr', error === null ? [] : [{ collector: 'cdr', error }]);
+    this.updateUp(hasStatusCollectors(this.opts.config) || !sent ? undefined : error === null);
+    if (sent) this.pollLog.poll('cdr', error === null ? [] : [{ collector: 'cdr', error }]);
+    else this.pollLog.skipped('cdr', ['cdr'], error);
     await this.render();
   }
 
@@ -280,12 +332,13 @@ export class PbxTarget {
     cdr.setRegistered(available);
     if (available) {
       this.collectors.set('cdr', cdr);
-      this.health.collectorSuccess.set({ collector: 'cdr' }, 0);
+      this.health.initCollectors(['cdr']);
+      this.health.setIntervals(this.intervals(), ['cdr']);
       this.log.info({ collector: 'cdr', api: generation }, 'cdr collector started: this PBX has the v3 CDR endpoint');
     } else {
       this.collectors.delete('cdr');
       this.results.delete('cdr');
-      for (const g of [this.health.collectorSuccess, this.health.collectorDuration, this.health.collectorLastSuccess]) g.remove({ collector: 'cdr' });
+      this.health.removeCollector('cdr');
       this.log.warn({ collector: 'cdr', api: generation }, 'cdr collector not started: the legacy MikoPBX core (≤ 2024.x) has no CDR endpoint; completed-call metrics are not exported');
     }
   }
@@ -293,6 +346,8 @@ export class PbxTarget {
   /**
    * Runs one collector with timing and success recording (node_exporter's execute()); returns
    * its error, or null. A preset error (failed detection, skipped) fails it without a request.
+   * A run the exporter did not send (budget, shutdown) is counted as skipped and changes nothing
+   * else: its last result, success and duration stand.
    */
   private async runOne(name: CollectorName, api: PbxApi | null, presetError: unknown): Promise<unknown> {
     const collector = this.collectors.get(name);
@@ -308,6 +363,11 @@ export class PbxTarget {
     const durationSeconds = (this.monotonicMs() - start) / 1000;
     const at = this.now();
     const labels = { collector: name };
+    if (notSent(error)) {
+      this.health.collectorSkipped.inc({ collector: name, reason: error.kind });
+      this.pollLog.collector(name, error, durationSeconds);
+      return error;
+    }
     this.health.collectorDuration.set(labels, durationSeconds);
     const result: CollectorResult = { success: error === null, durationSeconds, at };
     if (error !== null) {
@@ -369,13 +429,9 @@ export class PbxTarget {
   }
 }
 
-/**
- * Requests the cdr collector leaves in the budget for the status polls: one poll's worth
- * (detection + 3 collectors) times the polls due per minute, at most half the budget.
- */
-function statusReserve(config: Config): number {
-  const perMinute = Math.ceil(60 / config.pollIntervalSeconds) * 4;
-  return Math.max(4, Math.min(perMinute, Math.floor(config.maxRequestsPerMinute / 2)));
+/** An error of a request the exporter itself did not send: no evidence about the PBX. */
+function notSent(e: unknown): e is PbxApiError & { kind: SkipReason } {
+  return e instanceof PbxApiError && (SKIP_REASONS as readonly string[]).includes(e.kind);
 }
 
 function isUnreachable(e: unknown): boolean {

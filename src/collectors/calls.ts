@@ -1,4 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
+import { IntervalHelp } from '../metrics/interval-help.js';
 import type { ActiveCallsSnapshot, Provider } from '../api/types.js';
 import { endpointOfChannel, extensionOfEndpoint, TrunkMatcher } from './channels.js';
 import type { CollectContext, Collector } from './collector.js';
@@ -82,28 +83,35 @@ export class CallsCollector implements Collector {
   private readonly channels: Gauge;
   private readonly perProvider: Gauge<'provider'>;
 
+  private readonly help: IntervalHelp<number>;
+
   constructor(registry: Registry, intervalSeconds: number) {
-    const every = `Refreshed every ${intervalSeconds} seconds.`;
+    const help = (this.help = IntervalHelp.of(registry, intervalSeconds));
+    const every = (s: number) => `Refreshed every ${s} seconds.`;
     const registers = [registry];
     this.calls = new Gauge({
       name: 'mikopbx_active_calls',
-      help: `Calls in progress (distinct linkedid, not legs) by direction. ${every}`,
+      help: help.text('mikopbx_active_calls', (s) => `Calls in progress (distinct linkedid, not legs) by direction. ${every(s)}`),
       labelNames: ['direction'],
       registers,
     });
     this.channels = new Gauge({
       name: 'mikopbx_active_channels',
-      help: `Live Asterisk channels of calls in progress (distinct channel names). ${every}`,
+      help: help.text('mikopbx_active_channels', (s) => `Live Asterisk channels of calls in progress (distinct channel names). ${every(s)}`),
       registers,
     });
     this.perProvider = new Gauge({
       name: 'mikopbx_provider_active_calls',
-      help: `Calls in progress through each provider (0 for idle ones). ${every}`,
+      help: help.text('mikopbx_provider_active_calls', (s) => `Calls in progress through each provider (0 for idle ones). ${every(s)}`),
       labelNames: ['provider'],
       registers,
     });
     for (const direction of CALL_DIRECTIONS) this.calls.set({ direction }, 0);
     this.channels.set(0);
+  }
+
+  setIntervalSeconds(seconds: number): void {
+    this.help.set(seconds);
   }
 
   async collect(ctx: CollectContext): Promise<void> {

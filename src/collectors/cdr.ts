@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Metric, type Registry } from 'prom-client';
+import { IntervalHelp } from '../metrics/interval-help.js';
 import { CounterFamily } from '../metrics/series-family.js';
 import { PbxApiError } from '../api/errors.js';
 import { CDR_MAX_PAGE } from '../api/v3-cdr.js';
@@ -19,7 +20,7 @@ export interface CdrCollectorOptions {
   /** Requests left in the PBX request budget right now; paging stops at `budgetReserve`. */
   budgetRemaining?: () => number;
   /** Requests kept for the status polls: no further page is read when no more than this remain. */
-  budgetReserve?: number;
+  budgetReserve?: number | (() => number);
   /** Upper bound of requests per run; a larger backlog is finished in later runs. */
   maxPagesPerRun?: number;
   pageSize?: number;
@@ -49,6 +50,7 @@ export class CdrCollector implements Collector {
   private readonly records: Counter;
   private readonly lastRecord: Gauge;
   private readonly all: Array<[name: string, metric: Metric]>;
+  private readonly help: IntervalHelp<number>;
   private readonly tracker: CdrTracker<CallDirection>;
   private readonly opts: Required<Omit<CdrCollectorOptions, 'budgetRemaining'>> & Pick<CdrCollectorOptions, 'budgetRemaining'>;
   private pageSize: number;
@@ -74,45 +76,47 @@ export class CdrCollector implements Collector {
     };
     this.pageSize = this.opts.pageSize;
     this.tracker = new CdrTracker({ recentMax: this.opts.recentMax, recentMaxAgeMs: this.opts.recentMaxAgeMs, now: this.opts.now });
-    const every = `Counted from exporter start; refreshed every ${options.intervalSeconds} seconds.`;
+    // Its metrics leave the registry on a PBX without a CDR endpoint: HELP texts are found in `all`.
+    const help = (this.help = new IntervalHelp(options.intervalSeconds, (name) => this.all.find(([n]) => n === name)?.[1]));
+    const every = (s: number) => `Counted from exporter start; refreshed every ${s} seconds.`;
     const registers = [registry];
     this.calls = new Counter({
       name: 'mikopbx_calls_total',
-      help: `Completed calls (one per linkedid, however many legs) by direction and disposition. ${every}`,
+      help: help.text('mikopbx_calls_total', (s) => `Completed calls (one per linkedid, however many legs) by direction and disposition. ${every(s)}`),
       labelNames: ['direction', 'disposition'],
       registers,
     });
     // One series per trunk, direction and disposition (2,400 at 200 trunks): a family whose bytes
     // are rendered again only after a CDR poll changed it.
-    this.providerCalls = new CounterFamily('mikopbx_provider_calls_total', `Completed calls through each provider, by direction relative to the provider and disposition. ${every}`, ['provider', 'direction', 'disposition'], registers);
+    this.providerCalls = new CounterFamily('mikopbx_provider_calls_total', help.text('mikopbx_provider_calls_total', (s) => `Completed calls through each provider, by direction relative to the provider and disposition. ${every(s)}`), ['provider', 'direction', 'disposition'], registers);
     this.duration = new Histogram({
       name: 'mikopbx_call_duration_seconds',
-      help: `Duration of completed calls, first leg start to last leg end. ${every}`,
+      help: help.text('mikopbx_call_duration_seconds', (s) => `Duration of completed calls, first leg start to last leg end. ${every(s)}`),
       labelNames: ['direction'],
       buckets: CALL_DURATION_BUCKETS,
       registers,
     });
     this.answerDelay = new Histogram({
       name: 'mikopbx_call_answer_delay_seconds',
-      help: `Time from call start to first answer, for answered calls. ${every}`,
+      help: help.text('mikopbx_call_answer_delay_seconds', (s) => `Time from call start to first answer, for answered calls. ${every(s)}`),
       labelNames: ['direction'],
       buckets: ANSWER_DELAY_BUCKETS,
       registers,
     });
     this.talk = new Counter({
       name: 'mikopbx_call_talk_seconds_total',
-      help: `Talk time of completed calls (sum of the legs' billsec). ${every}`,
+      help: help.text('mikopbx_call_talk_seconds_total', (s) => `Talk time of completed calls (sum of the legs' billsec). ${every(s)}`),
       labelNames: ['direction'],
       registers,
     });
     this.records = new Counter({
       name: 'mikopbx_cdr_records_total',
-      help: `CDR legs counted, each exactly once (the start-up read of the newest id counts nothing). ${every}`,
+      help: help.text('mikopbx_cdr_records_total', (s) => `CDR legs counted, each exactly once (the start-up read of the newest id counts nothing). ${every(s)}`),
       registers,
     });
     this.lastRecord = new Gauge({
       name: 'mikopbx_cdr_last_record_timestamp_seconds',
-      help: `Unix end time of the newest CDR record counted (absent until one is). Refreshed every ${options.intervalSeconds} seconds.`,
+      help: help.text('mikopbx_cdr_last_record_timestamp_seconds', (s) => `Unix end time of the newest CDR record counted (absent until one is). Refreshed every ${s} seconds.`),
       registers,
     });
     this.lastRecord.remove(); // absent until a record is seen, rather than a misleading 1970
@@ -125,6 +129,10 @@ export class CdrCollector implements Collector {
       this.talk.inc({ direction }, 0);
     }
     this.records.inc(0);
+  }
+
+  setIntervalSeconds(seconds: number): void {
+    this.help.set(seconds);
   }
 
   /** Removes (or restores) every series of this collector, for a PBX without a CDR endpoint. */
@@ -194,7 +202,8 @@ export class CdrCollector implements Collector {
       this.flushLegs();
       if (!page.hasMore) break;
       const remaining = this.opts.budgetRemaining?.() ?? Infinity;
-      if (pages >= this.opts.maxPagesPerRun || remaining <= this.opts.budgetReserve) {
+      const reserve = typeof this.opts.budgetReserve === 'function' ? this.opts.budgetReserve() : this.opts.budgetReserve;
+      if (pages >= this.opts.maxPagesPerRun || remaining <= reserve) {
         ctx.log.debug({ collector: 'cdr', pages, cursor: this.tracker.cursor, budgetRemaining: remaining }, 'CDR backlog: continuing next run');
         break;
       }

@@ -28,4 +28,6 @@ export interface CollectContext {
 export interface Collector {
   readonly name: CollectorName;
   collect(ctx: CollectContext): Promise<void>;
+  /** The effective interval changed (the request budget stretched it): HELP texts say the new one. */
+  setIntervalSeconds(seconds: number): void;
 }

@@ -1,5 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
 import { PEER_STATUSES, type Extension, type PeerStatus } from '../api/types.js';
+import { IntervalHelp } from '../metrics/interval-help.js';
 import { GaugeFamily, type SeriesRow } from '../metrics/series-family.js';
 import type { CollectContext, Collector } from './collector.js';
 
@@ -14,39 +15,45 @@ export class PeersCollector implements Collector {
   readonly name = 'peers' as const;
   private readonly peers: Gauge<'status'>;
   /** Per-extension families (PEER_DETAILS); null when only the aggregates are exported. */
+  private readonly help: IntervalHelp<number>;
   private readonly details: { up: GaugeFamily; info: GaugeFamily; rtt: GaugeFamily; devices: GaugeFamily } | null = null;
 
   constructor(
     registry: Registry,
     private readonly opts: PeersOptions,
   ) {
-    const every = `Refreshed every ${opts.intervalSeconds} seconds.`;
+    const help = (this.help = IntervalHelp.of(registry, opts.intervalSeconds));
+    const every = (s: number) => `Refreshed every ${s} seconds.`;
     const registers = [registry];
     this.peers = new Gauge({
       name: 'mikopbx_sip_peers',
-      help: `Number of enabled SIP extensions in each status (available, unavailable, unknown). ${every}`,
+      help: help.text('mikopbx_sip_peers', (s) => `Number of enabled SIP extensions in each status (available, unavailable, unknown). ${every(s)}`),
       labelNames: ['status'],
       registers,
     });
     for (const status of PEER_STATUSES) this.peers.set({ status }, 0);
     if (opts.details) {
       this.details = {
-        up: new GaugeFamily('mikopbx_sip_peer_up', `1 if the SIP extension is available, else 0. ${every}`, ['extension'], registers),
-        info: new GaugeFamily('mikopbx_sip_peer_info', `SIP extension metadata; name is the caller id / employee name; always 1. ${every}`, ['extension', 'name'], registers),
+        up: new GaugeFamily('mikopbx_sip_peer_up', help.text('mikopbx_sip_peer_up', (s) => `1 if the SIP extension is available, else 0. ${every(s)}`), ['extension'], registers),
+        info: new GaugeFamily('mikopbx_sip_peer_info', help.text('mikopbx_sip_peer_info', (s) => `SIP extension metadata; name is the caller id / employee name; always 1. ${every(s)}`), ['extension', 'name'], registers),
         rtt: new GaugeFamily(
           'mikopbx_sip_peer_rtt_seconds',
-          `Best device round-trip time of the SIP extension in seconds, where the PBX reports one. ${every}`,
+          help.text('mikopbx_sip_peer_rtt_seconds', (s) => `Best device round-trip time of the SIP extension in seconds, where the PBX reports one. ${every(s)}`),
           ['extension'],
           registers,
         ),
         devices: new GaugeFamily(
           'mikopbx_sip_peer_devices',
-          `Devices (contacts) registered for the SIP extension, where the PBX reports them. ${every}`,
+          help.text('mikopbx_sip_peer_devices', (s) => `Devices (contacts) registered for the SIP extension, where the PBX reports them. ${every(s)}`),
           ['extension'],
           registers,
         ),
       };
     }
+  }
+
+  setIntervalSeconds(seconds: number): void {
+    this.help.set(seconds);
   }
 
   async collect(ctx: CollectContext): Promise<void> {

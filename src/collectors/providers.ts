@@ -1,6 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import { isRegisteredState } from '../api/mapping.js';
 import { PROVIDER_STATES, type Provider, type ProviderState } from '../api/types.js';
+import { IntervalHelp } from '../metrics/interval-help.js';
 import { GaugeFamily, type SeriesRow } from '../metrics/series-family.js';
 import type { CollectContext, Collector } from './collector.js';
 
@@ -13,32 +14,38 @@ export class ProvidersCollector implements Collector {
   private readonly rtt: GaugeFamily;
   private readonly since: GaugeFamily;
   private readonly total: Gauge<'state'>;
+  private readonly help: IntervalHelp<number>;
 
   constructor(registry: Registry, intervalSeconds: number) {
-    const every = `Refreshed every ${intervalSeconds} seconds.`;
+    const help = (this.help = IntervalHelp.of(registry, intervalSeconds));
+    const every = (s: number) => `Refreshed every ${s} seconds.`;
     const registers = [registry];
     this.info = new GaugeFamily(
       'mikopbx_provider_info',
-      `Provider (trunk) metadata; name is its description; always 1. ${every}`,
+      help.text('mikopbx_provider_info', (s) => `Provider (trunk) metadata; name is its description; always 1. ${every(s)}`),
       ['provider', 'name', 'protocol', 'host', 'username'],
       registers,
     );
-    this.state = new GaugeFamily('mikopbx_provider_state', `1 for the provider's current registration state, 0 for the others. ${every}`, ['provider', 'state'], registers);
+    this.state = new GaugeFamily('mikopbx_provider_state', help.text('mikopbx_provider_state', (s) => `1 for the provider's current registration state, 0 for the others. ${every(s)}`), ['provider', 'state'], registers);
     this.registered = new GaugeFamily(
       'mikopbx_provider_registered',
-      `1 if the provider is registered (state registered or ok), else 0 (also 0 when disabled). ${every}`,
+      help.text('mikopbx_provider_registered', (s) => `1 if the provider is registered (state registered or ok), else 0 (also 0 when disabled). ${every(s)}`),
       ['provider'],
       registers,
     );
-    this.rtt = new GaugeFamily('mikopbx_provider_rtt_seconds', `Round-trip time to the provider in seconds, where the PBX reports one. ${every}`, ['provider'], registers);
+    this.rtt = new GaugeFamily('mikopbx_provider_rtt_seconds', help.text('mikopbx_provider_rtt_seconds', (s) => `Round-trip time to the provider in seconds, where the PBX reports one. ${every(s)}`), ['provider'], registers);
     this.since = new GaugeFamily(
       'mikopbx_provider_state_since_timestamp_seconds',
-      `Unix time the provider's current state began, where the PBX reports it. ${every}`,
+      help.text('mikopbx_provider_state_since_timestamp_seconds', (s) => `Unix time the provider's current state began, where the PBX reports it. ${every(s)}`),
       ['provider'],
       registers,
     );
-    this.total = new Gauge({ name: 'mikopbx_providers', help: `Number of providers in each state. ${every}`, labelNames: ['state'], registers });
+    this.total = new Gauge({ name: 'mikopbx_providers', help: help.text('mikopbx_providers', (s) => `Number of providers in each state. ${every(s)}`), labelNames: ['state'], registers });
     for (const state of PROVIDER_STATES) this.total.set({ state }, 0);
+  }
+
+  setIntervalSeconds(seconds: number): void {
+    this.help.set(seconds);
   }
 
   async collect(ctx: CollectContext): Promise<void> {

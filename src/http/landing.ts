@@ -6,18 +6,21 @@ export interface LandingInfo {
   version: string;
   api: string | null;
   ready: boolean;
-  collectors: Array<{ name: string; result: CollectorResult | undefined; intervalSeconds: number }>;
+  /** intervalSeconds is the effective interval; configuredSeconds what the configuration asked for. */
+  collectors: Array<{ name: string; result: CollectorResult | undefined; intervalSeconds: number; configuredSeconds: number }>;
 }
 
 /** The small HTML page at `/`. Shows no URL credentials, keys or passwords, only results. */
 export function renderLanding(info: LandingInfo): string {
   const rows = info.collectors
-    .map(({ name, result, intervalSeconds }) => {
+    .map(({ name, result, intervalSeconds, configuredSeconds }) => {
       const state = !result ? 'not run yet' : result.success ? 'ok' : 'failed';
       const when = result ? new Date(result.at).toISOString() : '';
       const dur = result ? `${result.durationSeconds.toFixed(3)} s` : '';
       const err = result?.error ? esc(result.error) : '';
-      return `<tr><td>${esc(name)}</td><td>every ${intervalSeconds} s</td><td class="${state.replace(/ /g, '-')}">${state}</td><td>${when}</td><td>${dur}</td><td>${err}</td></tr>`;
+      const schedule =
+        intervalSeconds === configuredSeconds ? `every ${intervalSeconds} s` : `every ${intervalSeconds} s (configured ${configuredSeconds} s; stretched to fit MIKOPBX_MAX_REQUESTS_PER_MINUTE)`;
+      return `<tr><td>${esc(name)}</td><td>${schedule}</td><td class="${state.replace(/ /g, '-')}">${state}</td><td>${when}</td><td>${dur}</td><td>${err}</td></tr>`;
     })
     .join('\n');
   return `<!doctype html>

@@ -1,7 +1,6 @@
 import http from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { intervalSeconds } from '../config.js';
 import type { PbxTarget } from '../target.js';
 import { VERSION } from '../version.js';
 import { acceptsGzip } from './accept-encoding.js';
@@ -79,7 +78,8 @@ function landing(target: PbxTarget): string {
     collectors: target.config.collectors.map((name) => ({
       name,
       result: target.results.get(name),
-      intervalSeconds: intervalSeconds(target.config, name),
+      intervalSeconds: target.intervalSeconds(name),
+      configuredSeconds: name === 'cdr' ? target.config.cdrPollIntervalSeconds : target.config.pollIntervalSeconds,
     })),
   });
 }

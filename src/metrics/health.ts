@@ -1,6 +1,17 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { BACKOFF_REASONS } from '../api/backoff.js';
-import { COLLECTOR_NAMES } from '../config.js';
+import { COLLECTOR_NAMES, type CollectorName } from '../config.js';
+import { IntervalHelp } from './interval-help.js';
+
+/** The effective intervals of the two schedules, in seconds. */
+export interface PollIntervals {
+  status: number;
+  cdr: number;
+}
+
+/** Why a collector's run was not sent: nothing the PBX did (so it says nothing about the PBX). */
+export const SKIP_REASONS = ['budget', 'shutdown'] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
 
 export interface HealthOptions {
   pollIntervalSeconds: number;
@@ -22,41 +33,50 @@ export class HealthMetrics {
   readonly apiInfo: Gauge<'api'>;
   readonly backoffUntil: Gauge<'reason'>;
   readonly requestBudgetRemaining: Gauge;
+  readonly collectorInterval: Gauge<'collector'>;
+  readonly collectorSkipped: Counter<'collector' | 'reason'>;
+  private readonly help: IntervalHelp<PollIntervals>;
 
   constructor(registry: Registry, opts: HealthOptions) {
     const registers = [registry];
-    const { pollIntervalSeconds: status, cdrPollIntervalSeconds: cdr } = opts;
+    const help = (this.help = IntervalHelp.of<PollIntervals>(registry, { status: opts.pollIntervalSeconds, cdr: opts.cdrPollIntervalSeconds }));
     // Collectors run on two schedules; a HELP text cannot vary by label, so it names both.
-    const runs = `refreshed after every run of the collector (peers, providers and calls every ${status} seconds, cdr every ${cdr} seconds)`;
+    const runs = ({ status, cdr }: PollIntervals) =>
+      `refreshed after every run of the collector (peers, providers and calls every ${status} seconds, cdr every ${cdr} seconds)`;
     this.up = new Gauge({
       name: 'mikopbx_up',
-      help:
+      help: help.text('mikopbx_up', ({ status, cdr }) =>
         opts.upFrom === 'status'
-          ? `1 if the most recent status poll got a valid answer from the MikoPBX API, else 0; refreshed every ${status} seconds.`
-          : `1 if the most recent cdr poll got a valid answer from the MikoPBX API (no status collector is enabled), else 0; refreshed every ${cdr} seconds.`,
+          ? `1 if the most recent status poll got a valid answer from the MikoPBX API, else 0 (a poll the exporter did not send leaves it as it was); refreshed every ${status} seconds.`
+          : `1 if the most recent cdr poll got a valid answer from the MikoPBX API (no status collector is enabled), else 0 (a poll the exporter did not send leaves it as it was); refreshed every ${cdr} seconds.`,
+      ),
       registers,
     });
     this.collectorSuccess = new Gauge({
       name: 'mikopbx_collector_success',
-      help: `1 if the collector's last run succeeded, else 0; ${runs}.`,
+      help: help.text('mikopbx_collector_success', (i) => `1 if the collector's last run succeeded, else 0 (a run the exporter did not send leaves it as it was); ${runs(i)}.`),
       labelNames: ['collector'],
       registers,
     });
     this.collectorDuration = new Gauge({
       name: 'mikopbx_collector_duration_seconds',
-      help: `How long the collector's last run took, in seconds; ${runs}.`,
+      help: help.text('mikopbx_collector_duration_seconds', (i) => `How long the collector's last run took, in seconds; ${runs(i)}.`),
       labelNames: ['collector'],
       registers,
     });
     this.collectorLastSuccess = new Gauge({
       name: 'mikopbx_collector_last_success_timestamp_seconds',
-      help: `Unix time of the collector's last successful run; ${runs}.`,
+      help: help.text('mikopbx_collector_last_success_timestamp_seconds', (i) => `Unix time of the collector's last successful run; ${runs(i)}.`),
       labelNames: ['collector'],
       registers,
     });
     this.apiRequests = new Counter({
       name: 'mikopbx_api_requests_total',
-      help: `Requests sent to the MikoPBX API, by endpoint path and HTTP status (or "error" for timeouts and network failures); refreshed after every poll (status every ${status} seconds, cdr every ${cdr} seconds).`,
+      help: help.text(
+        'mikopbx_api_requests_total',
+        ({ status, cdr }) =>
+          `Requests sent to the MikoPBX API, by endpoint path and HTTP status (or "error" for timeouts and network failures); refreshed after every poll (status every ${status} seconds, cdr every ${cdr} seconds).`,
+      ),
       labelNames: ['endpoint', 'code'],
       registers,
     });
@@ -77,12 +97,44 @@ export class HealthMetrics {
       help: 'Requests that may still be sent to the PBX in the current 60 s window (MIKOPBX_MAX_REQUESTS_PER_MINUTE).',
       registers,
     });
+    this.collectorInterval = new Gauge({
+      name: 'mikopbx_collector_interval_seconds',
+      help: 'Effective interval between runs of the collector, in seconds: the configured one (POLL_INTERVAL_SECONDS, CDR_POLL_INTERVAL_SECONDS), stretched where MIKOPBX_MAX_REQUESTS_PER_MINUTE cannot carry it; changes when the API generation is detected.',
+      labelNames: ['collector'],
+      registers,
+    });
+    this.collectorSkipped = new Counter({
+      name: 'mikopbx_collector_skipped_total',
+      help: help.text(
+        'mikopbx_collector_skipped_total',
+        (i) =>
+          `Collector runs the exporter did not send, by reason (budget: MIKOPBX_MAX_REQUESTS_PER_MINUTE was spent; shutdown: the exporter was stopping); such runs leave mikopbx_up and mikopbx_collector_success as they were; ${runs(i)}.`,
+      ),
+      labelNames: ['collector', 'reason'],
+      registers,
+    });
     this.up.set(0);
     for (const reason of BACKOFF_REASONS) this.backoffUntil.set({ reason }, 0);
   }
 
   /** Marks every enabled collector as not yet successful so sum() works from the first scrape. */
   initCollectors(enabled: readonly string[]): void {
-    for (const name of COLLECTOR_NAMES) if (enabled.includes(name)) this.collectorSuccess.set({ collector: name }, 0);
+    for (const name of COLLECTOR_NAMES) {
+      if (!enabled.includes(name)) continue;
+      this.collectorSuccess.set({ collector: name }, 0);
+      for (const reason of SKIP_REASONS) this.collectorSkipped.inc({ collector: name, reason }, 0);
+    }
+  }
+
+  /** Drops every series of a collector that does not run on this PBX (cdr on legacy). */
+  removeCollector(name: CollectorName): void {
+    for (const g of [this.collectorSuccess, this.collectorDuration, this.collectorLastSuccess, this.collectorInterval]) g.remove({ collector: name });
+    for (const reason of SKIP_REASONS) this.collectorSkipped.remove({ collector: name, reason });
+  }
+
+  /** The effective intervals: HELP texts and mikopbx_collector_interval_seconds say them. */
+  setIntervals(intervals: PollIntervals, collectors: readonly CollectorName[]): void {
+    this.help.set(intervals);
+    for (const name of collectors) this.collectorInterval.set({ collector: name }, name === 'cdr' ? intervals.cdr : intervals.status);
   }
 }

@@ -13,20 +13,37 @@ export type SeriesRow = readonly [labelValues: readonly string[], value: number]
  */
 export abstract class SeriesFamily {
   readonly aggregator = 'sum' as const;
-  private readonly header: string;
+  private header: string;
+  private helpText: string;
   private readonly labelPrefixes: string[];
   private encoded: Buffer | null = null;
 
   constructor(
     readonly name: string,
-    readonly help: string,
+    help: string,
     readonly type: 'gauge' | 'counter',
     readonly labelNames: readonly string[],
     registers: readonly Registry[],
   ) {
-    this.header = `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}`;
+    this.helpText = help;
+    this.header = this.headerFor(help);
     this.labelPrefixes = labelNames.map((l, i) => `${i === 0 ? '{' : ','}${l}="`);
     for (const r of registers) r.registerMetric(this as unknown as Metric);
+  }
+
+  get help(): string {
+    return this.helpText;
+  }
+
+  /** A new HELP text (as prom-client metrics allow by assigning `help`). */
+  set help(text: string) {
+    this.helpText = text;
+    this.header = this.headerFor(text);
+    this.encoded = null;
+  }
+
+  private headerFor(help: string): string {
+    return `# HELP ${this.name} ${escapeHelp(help)}\n# TYPE ${this.name} ${this.type}`;
   }
 
   /** The series in exposition order. */

@@ -116,16 +116,23 @@ describe('log lines: exactly one per failed poll', () => {
     h.target.close();
   });
 
-  it('a spent request budget: one line when it runs out, then quiet until the PBX is polled again', async () => {
+  it('a spent request budget: one line when it runs out, then quiet (the skips are counted, up stays)', async () => {
     const h = newTarget({ maxRequestsPerMinute: 3 });
     healthy();
-    expect(warnings(await h.poll())).toEqual([]);
+    // No schedule fits 3 requests a minute beside the spare: said once, at start.
+    const first = warnings(await h.poll());
+    expect(first).toHaveLength(1);
+    expect(first[0]?.msg).toMatch(/MIKOPBX_MAX_REQUESTS_PER_MINUTE=3, and no longer interval fits/);
     h.advance(1000);
     const spent = warnings(await h.poll());
     expect(spent).toHaveLength(1);
     expect(spent[0]).toMatchObject({ reason: 'budget', collectors: ALL });
+    expect(spent[0]?.msg).toMatch(/^status poll skipped: not sent: request budget of 3\/min is spent/);
     h.advance(1000);
     expect(warnings(await h.poll())).toEqual([]);
+    const text = h.target.metricsText();
+    expect(text).toMatch(/^mikopbx_up 1$/m);
+    expect(text).toMatch(/^mikopbx_collector_skipped_total\{collector="peers",reason="budget"\} 2$/m);
     h.target.close();
   });
 

@@ -74,7 +74,7 @@ describe('PbxTarget: cdr collector', () => {
       })
       .persist();
     const { logger } = await captureLogger('silent');
-    const target = new PbxTarget({ config: testConfig({ collectors: ['cdr'], cdrPollIntervalSeconds: 1, timeoutSeconds: 1 }), logger });
+    const target = new PbxTarget({ config: testConfig({ collectors: ['cdr'], cdrPollIntervalSeconds: 1, timeoutSeconds: 1, maxRequestsPerMinute: 200 }), logger });
     await target.runCdrPoll(); // finds the newest id
     for (let i = 0; i < 2500; i++) pbx.add(legs.internal(`c${i}`, T0 + i, '201', '202', { answerAfter: 1, talk: 5 }));
     const before = queries.length;
