@@ -26,6 +26,8 @@ describe.skipIf(!distBuilt())('end to end: built exporter against the legacy sim
       MIKOPBX_LOGIN: DEFAULT_LOGIN,
       MIKOPBX_PASSWORD: DEFAULT_PASSWORD,
       POLL_INTERVAL_SECONDS: '1',
+      // 4 requests a poll: this budget carries 2 s polls (the default 60/min would stretch them to 5 s).
+      MIKOPBX_MAX_REQUESTS_PER_MINUTE: '150',
       COLLECTORS: 'peers,providers,calls',
     });
     await waitFor(async () => (await exporter.get('/readyz')).status === 200);

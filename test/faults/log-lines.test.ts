@@ -127,7 +127,7 @@ describe('log lines: exactly one per failed poll', () => {
     const spent = warnings(await h.poll());
     expect(spent).toHaveLength(1);
     expect(spent[0]).toMatchObject({ reason: 'budget', collectors: ALL });
-    expect(spent[0]?.msg).toMatch(/^status poll skipped: not sent: request budget of 3\/min is spent/);
+    expect(spent[0]?.msg).toMatch(/^status poll skipped: \/pbxcore\/api\/v3\/[^ ]+: not sent: request budget of 3\/min is spent/);
     h.advance(1000);
     expect(warnings(await h.poll())).toEqual([]);
     const text = h.target.metricsText();
