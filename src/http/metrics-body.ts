@@ -28,7 +28,9 @@ interface ProcessPart {
 export class MetricsBody {
   private process: ProcessPart | null = null;
   private processRendering: Promise<ProcessPart> | null = null;
-  private compressed: { source: RenderedExposition; part: Promise<OpenDeflate> } | null = null;
+  private compressed: { source: RenderedExposition; part: Promise<OpenDeflate>; done: OpenDeflate | null } | null = null;
+  /** The last gzip answer as one buffer: scrapes between two renders (of either part) send it as is. */
+  private gzipAnswer: { head: OpenDeflate; proc: ProcessPart; bytes: Buffer } | null = null;
   private gzipAsked = false;
   private readonly now: () => number;
 
@@ -41,34 +43,66 @@ export class MetricsBody {
     if (this.gzipAsked) void this.targetDeflated(exposition).catch(() => undefined);
   }
 
+  /**
+   * The answer's chunks when both parts are ready (the common case: no promise, no allocation),
+   * else null and chunks() prepares them.
+   */
+  ready(gzip: boolean): Buffer[] | null {
+    const target = this.opts.exposition();
+    const proc = this.freshProcess();
+    if (!proc) return null;
+    if (!gzip) return [target.bytes, proc.bytes];
+    const head = this.compressed?.source === target ? this.compressed.done : null;
+    return head ? [this.assembleGzip(head, proc)] : null;
+  }
+
   /** Chunks of the answer; with gzip, one gzip member (see gzip-splice.ts). */
   async chunks(gzip: boolean): Promise<Buffer[]> {
     this.gzipAsked ||= gzip;
     const target = this.opts.exposition();
     const [proc, head] = await Promise.all([this.processPart(), gzip ? this.targetDeflated(target) : null]);
     if (!head) return [target.bytes, proc.bytes];
+    return [this.assembleGzip(head, proc)];
+  }
+
+  /** One buffer per pair of parts: a write of one buffer beats four, and the CRC is done once. */
+  private assembleGzip(head: OpenDeflate, proc: ProcessPart): Buffer {
+    const cached = this.gzipAnswer;
+    if (cached && cached.head === head && cached.proc === proc) return cached.bytes;
     proc.deflated ??= deflateFinal(proc.bytes);
-    return gzipSpliced(head, proc.bytes, proc.deflated);
+    const bytes = Buffer.concat(gzipSpliced(head, proc.bytes, proc.deflated));
+    this.gzipAnswer = { head, proc, bytes };
+    return bytes;
   }
 
   /** The compressed target part of this render, compressed on first use. */
   private targetDeflated(target: RenderedExposition): Promise<OpenDeflate> {
     if (this.compressed?.source !== target) {
       const part = deflateOpen(target.bytes);
-      const entry = { source: target, part };
+      const entry: { source: RenderedExposition; part: Promise<OpenDeflate>; done: OpenDeflate | null } = { source: target, part, done: null };
       this.compressed = entry;
-      part.catch(() => {
-        if (this.compressed === entry) this.compressed = null; // let the next scrape try again
-      });
+      part.then(
+        (done) => {
+          entry.done = done;
+        },
+        () => {
+          if (this.compressed === entry) this.compressed = null; // let the next scrape try again
+        },
+      );
     }
     return this.compressed.part;
   }
 
+  /** The rendered process metrics if younger than processMaxAgeMs. */
+  private freshProcess(): ProcessPart | null {
+    const cached = this.process;
+    return cached && this.now() - cached.at < (this.opts.processMaxAgeMs ?? 1000) ? cached : null;
+  }
+
   /** Process metrics, re-rendered when older than processMaxAgeMs; concurrent scrapes share one render. */
   private processPart(): Promise<ProcessPart> {
-    const maxAge = this.opts.processMaxAgeMs ?? 1000;
-    const cached = this.process;
-    if (cached && this.now() - cached.at < maxAge) return Promise.resolve(cached);
+    const cached = this.freshProcess();
+    if (cached) return Promise.resolve(cached);
     this.processRendering ??= this.renderProcess().finally(() => {
       this.processRendering = null;
     });

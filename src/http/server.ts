@@ -102,16 +102,24 @@ async function guarded(req: http.IncomingMessage, res: http.ServerResponse, opts
 async function serveMetrics(req: http.IncomingMessage, res: http.ServerResponse, body: MetricsBody, log: Logger): Promise<void> {
   try {
     const gzip = acceptsGzip(req.headers['accept-encoding']);
-    const chunks = await body.chunks(gzip);
+    const chunks = body.ready(gzip) ?? (await body.chunks(gzip));
     let length = 0;
     for (const c of chunks) length += c.length;
-    res.writeHead(200, {
-      'content-type': METRICS_CONTENT_TYPE,
-      'content-length': length,
-      'cache-control': 'no-store',
-      vary: 'accept-encoding',
-      ...(gzip ? { 'content-encoding': 'gzip' } : {}),
-    });
+    res.setHeader('content-type', METRICS_CONTENT_TYPE);
+    res.setHeader('content-length', length);
+    res.setHeader('cache-control', 'no-store');
+    res.setHeader('vary', 'accept-encoding');
+    if (gzip) res.setHeader('content-encoding', 'gzip');
+    res.statusCode = 200;
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    // Headers and body leave in one writev: end(buffer) sends both; several chunks go corked.
+    if (chunks.length === 1) {
+      res.end(chunks[0]);
+      return;
+    }
     res.cork();
     for (const c of chunks) res.write(c);
     res.uncork();

@@ -132,12 +132,16 @@ describe('/metrics: bytes rendered once per poll, gzip compressed once per rende
   it('compresses the target part once per render: later gzip answers reuse the same bytes', async () => {
     const body = new MetricsBody({ exposition: () => h.exporter.target.exposition(), processRegistry, now: () => handlerClock.t });
     const first = await body.chunks(true);
+    expect(first).toHaveLength(1); // one buffer: one write with the headers
     const again = await body.chunks(true);
-    expect(again[1]).toBe(first[1]); // the very same Buffer, not an equal one
+    expect(again[0]).toBe(first[0]); // the very same Buffer, not an equal one
+    expect(body.ready(true)?.[0]).toBe(first[0]); // and ready without a promise
     clock.advance(30_000);
     await h.poll();
+    expect(body.ready(true)).toBeNull(); // a new render: not compressed yet
     const afterRender = await body.chunks(true);
-    expect(afterRender[1]).not.toBe(first[1]);
+    expect(afterRender[0]).not.toBe(first[0]);
+    expect(body.ready(true)?.[0]).toBe(afterRender[0]);
     expect(gunzipSync(Buffer.concat(afterRender)).toString()).toBe(h.exporter.target.metricsText() + (await processRegistry.metrics()));
     // Plain answers are the rendered bytes themselves, not copies.
     expect((await body.chunks(false))[0]).toBe(h.exporter.target.exposition().bytes);
