@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import envSchema from 'env-schema';
 
-export const COLLECTOR_NAMES = ['peers', 'providers', 'calls', 'cdr'] as const;
+export const COLLECTOR_NAMES = ['peers', 'providers', 'calls', 'cdr', 'system'] as const;
 export type CollectorName = (typeof COLLECTOR_NAMES)[number];
 export const STATUS_COLLECTORS: readonly CollectorName[] = ['peers', 'providers', 'calls'];
 
@@ -23,6 +23,7 @@ export interface Config {
   timeoutSeconds: number;
   pollIntervalSeconds: number;
   cdrPollIntervalSeconds: number;
+  systemPollIntervalSeconds: number;
   collectors: CollectorName[];
   peerDetails: boolean;
   listenAddress: string;
@@ -61,6 +62,8 @@ const schema = {
     MIKOPBX_TIMEOUT_SECONDS: { type: 'number', exclusiveMinimum: 0, maximum: 300, default: 10 },
     POLL_INTERVAL_SECONDS: { type: 'integer', minimum: 1, maximum: 86400, default: 30 },
     CDR_POLL_INTERVAL_SECONDS: { type: 'integer', minimum: 1, maximum: 86400, default: 60 },
+    // The PBX refreshes these values every 30 s to 30 min; more often only costs requests.
+    SYSTEM_POLL_INTERVAL_SECONDS: { type: 'integer', minimum: 60, maximum: 86400, default: 300 },
     COLLECTORS: { type: 'string', default: COLLECTOR_NAMES.join(',') },
     PEER_DETAILS: { type: 'boolean', default: true },
     LISTEN_ADDRESS: { type: 'string', minLength: 1, default: '0.0.0.0' },
@@ -84,6 +87,7 @@ interface RawEnv {
   MIKOPBX_TIMEOUT_SECONDS: number;
   POLL_INTERVAL_SECONDS: number;
   CDR_POLL_INTERVAL_SECONDS: number;
+  SYSTEM_POLL_INTERVAL_SECONDS: number;
   COLLECTORS: string;
   PEER_DETAILS: boolean;
   LISTEN_ADDRESS: string;
@@ -225,6 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     timeoutSeconds: raw.MIKOPBX_TIMEOUT_SECONDS,
     pollIntervalSeconds: raw.POLL_INTERVAL_SECONDS,
     cdrPollIntervalSeconds: raw.CDR_POLL_INTERVAL_SECONDS,
+    systemPollIntervalSeconds: raw.SYSTEM_POLL_INTERVAL_SECONDS,
     collectors: parseCollectors(raw.COLLECTORS),
     peerDetails: raw.PEER_DETAILS,
     listenAddress: raw.LISTEN_ADDRESS,

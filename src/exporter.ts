@@ -90,6 +90,9 @@ export async function startExporter(config: Config, logger: Logger, opts: StartO
   if (config.collectors.includes('cdr') && config.apiVersion !== 'legacy') {
     jobs.push({ name: 'cdr', intervalSeconds: () => target.intervalSeconds('cdr'), run: () => target.runCdrPoll() });
   }
+  if (config.collectors.includes('system') && config.apiVersion !== 'legacy') {
+    jobs.push({ name: 'system', intervalSeconds: () => target.intervalSeconds('system'), run: () => target.runSystemPoll() });
+  }
   const onError = (job: string, e: unknown) => logger.error({ job, err: e }, 'poll crashed');
   const scheduler = opts.manualSchedule ? new Scheduler(jobs, onError, now) : new Scheduler(jobs, onError);
   if (!opts.manualSchedule) scheduler.start();

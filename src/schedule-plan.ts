@@ -28,6 +28,7 @@ export interface SchedulePlan {
   /** What the effective schedule needs in any 60 s window: status polls, cdr polls' first pages, spare. */
   statusRequestsPerMinute: number;
   cdrRequestsPerMinute: number;
+  systemRequestsPerMinute: number;
   /** What the configured schedule would need in any 60 s window. */
   configuredRequestsPerMinute: number;
   /** Whether an interval was stretched. */
@@ -49,7 +50,10 @@ export function requestsPerStatusPoll(collectors: readonly CollectorName[], gene
   return generation === null ? Math.max(count('v3'), count('legacy')) : count(generation);
 }
 
-type PlanInput = Pick<Config, 'collectors' | 'pollIntervalSeconds' | 'cdrPollIntervalSeconds' | 'maxRequestsPerMinute'>;
+type PlanInput = Pick<Config, 'collectors' | 'pollIntervalSeconds' | 'cdrPollIntervalSeconds' | 'maxRequestsPerMinute'> & Partial<Pick<Config, 'systemPollIntervalSeconds'>>;
+
+/** Requests of one system poll (storage, advice, bans, clock), v3 only. */
+export const REQUESTS_PER_SYSTEM_POLL = 4;
 
 /**
  * The shortest schedule at or above the configured intervals that fits the budget: the status
@@ -63,7 +67,10 @@ export function planSchedule(config: PlanInput, generation: Generation | null): 
   const statusNeed = (s: number) => (perPoll > 0 ? runsPerMinute(s) * perPoll : 0);
   // Each cdr poll sends at least one request; backlog pages come only out of what is left.
   const cdrNeed = (c: number) => (cdrPolls ? runsPerMinute(c) : 0);
-  const fits = (s: number, c: number) => statusNeed(s) + cdrNeed(c) + SPARE_REQUESTS <= config.maxRequestsPerMinute;
+  // The system poll (every minute at most) is not stretched: it is counted as a fixed need.
+  const systemNeed =
+    config.collectors.includes('system') && generation !== 'legacy' ? runsPerMinute(config.systemPollIntervalSeconds ?? 300) * REQUESTS_PER_SYSTEM_POLL : 0;
+  const fits = (s: number, c: number) => statusNeed(s) + cdrNeed(c) + systemNeed + SPARE_REQUESTS <= config.maxRequestsPerMinute;
   const plan = (s: number, c: number): SchedulePlan => ({
     generation,
     statusIntervalSeconds: s,
@@ -71,7 +78,8 @@ export function planSchedule(config: PlanInput, generation: Generation | null): 
     requestsPerStatusPoll: perPoll,
     statusRequestsPerMinute: statusNeed(s),
     cdrRequestsPerMinute: cdrNeed(c),
-    configuredRequestsPerMinute: statusNeed(config.pollIntervalSeconds) + cdrNeed(config.cdrPollIntervalSeconds) + SPARE_REQUESTS,
+    systemRequestsPerMinute: systemNeed,
+    configuredRequestsPerMinute: statusNeed(config.pollIntervalSeconds) + cdrNeed(config.cdrPollIntervalSeconds) + systemNeed + SPARE_REQUESTS,
     stretched: s !== config.pollIntervalSeconds || c !== config.cdrPollIntervalSeconds,
     fits: fits(s, c),
   });

@@ -11,6 +11,7 @@ import { CdrCollector } from './collectors/cdr.js';
 import type { Collector, TargetSnapshot } from './collectors/collector.js';
 import { PeersCollector } from './collectors/peers.js';
 import { ProvidersCollector } from './collectors/providers.js';
+import { SystemCollector } from './collectors/system.js';
 import { configSecrets, hasStatusCollectors, type CollectorName, type Config } from './config.js';
 import { renderExposition } from './metrics/exposition.js';
 import { HealthMetrics, SKIP_REASONS, type SkipReason } from './metrics/health.js';
@@ -83,6 +84,8 @@ export class PbxTarget {
   private statusRunning: Promise<void> | null = null;
   private cdr: CdrCollector | null = null;
   private cdrRunning: Promise<void> | null = null;
+  private system: SystemCollector | null = null;
+  private systemRunning: Promise<void> | null = null;
   private rendered: RenderedExposition = NOTHING_RENDERED;
   private renderSeq = 0;
   private readonly renderListeners: ((exposition: RenderedExposition) => void)[] = [];
@@ -107,6 +110,7 @@ export class PbxTarget {
     this.health = new HealthMetrics(this.registry, {
       pollIntervalSeconds: this.plan.statusIntervalSeconds,
       cdrPollIntervalSeconds: this.plan.cdrIntervalSeconds,
+      systemPollIntervalSeconds: config.systemPollIntervalSeconds,
       upFrom: hasStatusCollectors(config) ? 'status' : 'cdr',
     });
     this.health.initCollectors(config.collectors);
@@ -140,12 +144,18 @@ export class PbxTarget {
       this.collectors.set('cdr', this.cdr);
       if (config.apiVersion === 'legacy') this.setCdrAvailable(false, 'legacy');
     }
+    if (enabled.has('system')) {
+      this.system = new SystemCollector(this.registry, config.systemPollIntervalSeconds);
+      this.collectors.set('system', this.system);
+      if (config.apiVersion === 'legacy') this.setSystemAvailable(false, 'legacy');
+    }
     this.health.requestBudgetRemaining.set(config.maxRequestsPerMinute);
     this.health.setIntervals(this.intervals(), [...this.collectors.keys()]);
   }
 
-  /** How often a collector runs now: the status collectors together, cdr on its own schedule. */
+  /** How often a collector runs now: the status collectors together, cdr and system on their own schedules. */
   intervalSeconds(name: CollectorName | 'status'): number {
+    if (name === 'system') return this.opts.config.systemPollIntervalSeconds;
     return name === 'cdr' ? this.plan.cdrIntervalSeconds : this.plan.statusIntervalSeconds;
   }
 
@@ -154,8 +164,8 @@ export class PbxTarget {
     return this.plan;
   }
 
-  private intervals(): { status: number; cdr: number } {
-    return { status: this.plan.statusIntervalSeconds, cdr: this.plan.cdrIntervalSeconds };
+  private intervals(): { status: number; cdr: number; system: number } {
+    return { status: this.plan.statusIntervalSeconds, cdr: this.plan.cdrIntervalSeconds, system: this.opts.config.systemPollIntervalSeconds };
   }
 
   /** The generation (and so the requests per poll) is known: plan for it, and say so if stretched. */
@@ -223,6 +233,7 @@ export class PbxTarget {
       this.health.apiInfo.reset();
       this.health.apiInfo.set({ api: generation }, 1);
       this.setCdrAvailable(this.api.cdr !== undefined, generation);
+      this.setSystemAvailable(this.api.health !== undefined, generation);
     }
     this.redetect = false;
     return this.api;
@@ -326,6 +337,49 @@ export class PbxTarget {
     await this.render();
   }
 
+  /**
+   * Runs the system collector once (its own schedule; v3 only, like cdr). It never decides
+   * mikopbx_up: a key without the health paths must not make the PBX look down.
+   */
+  runSystemPoll(): Promise<void> {
+    if (!this.system) return Promise.resolve();
+    const deadline = this.now() + this.pollBudgetMs(this.opts.config.systemPollIntervalSeconds);
+    this.systemRunning ??= this.transport.withDeadline(deadline, () => this.systemPoll()).finally(() => {
+      this.systemRunning = null;
+    });
+    return this.systemRunning;
+  }
+
+  private async systemPoll(): Promise<void> {
+    const { api, setupError } = await this.tryResolveApi();
+    if (!this.collectors.has('system')) {
+      this.updateUp();
+      return this.render();
+    }
+    const error = await this.runOne('system', api, setupError);
+    this.updateUp();
+    if (!notSent(error)) this.pollLog.poll('system', error === null ? [] : [{ collector: 'system', error }]);
+    else this.pollLog.skipped('system', ['system'], error);
+    await this.render();
+  }
+
+  private setSystemAvailable(available: boolean, generation: PbxApi['generation']): void {
+    const system = this.system;
+    if (!system || available === this.collectors.has('system')) return;
+    system.setRegistered(available);
+    if (available) {
+      this.collectors.set('system', system);
+      this.health.initCollectors(['system']);
+      this.health.setIntervals(this.intervals(), ['system']);
+      this.log.info({ collector: 'system', api: generation }, 'system collector started: this PBX has the v3 health endpoints');
+    } else {
+      this.collectors.delete('system');
+      this.results.delete('system');
+      this.health.removeCollector('system');
+      this.log.warn({ collector: 'system', api: generation }, 'system collector not started: the legacy MikoPBX core (≤ 2024.x) has no storage, advice, firewall or datetime endpoints in its API; PBX health metrics are not exported');
+    }
+  }
+
   private setCdrAvailable(available: boolean, generation: PbxApi['generation']): void {
     const cdr = this.cdr;
     if (!cdr || available === this.collectors.has('cdr')) return;
@@ -419,7 +473,7 @@ export class PbxTarget {
   /** Stops all traffic to the PBX; its secrets are dropped once the aborted polls have ended. */
   close(): void {
     this.transport.close();
-    const running = [this.statusRunning, this.cdrRunning].filter((p) => p !== null);
+    const running = [this.statusRunning, this.cdrRunning, this.systemRunning].filter((p) => p !== null);
     const forget = () => {
       this.leaveScrubbers();
       this.secrets.clear();

@@ -38,6 +38,7 @@ export class LegacyClient {
 export class LegacyApi implements PbxApi {
   readonly generation = 'legacy' as const;
   readonly cdr = undefined;
+  readonly health = undefined;
   /** Set when the PBX has no getActiveChannels (very old builds): use getActiveCalls instead. */
   private channelsMissing = false;
 

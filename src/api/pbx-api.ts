@@ -1,3 +1,4 @@
+import type { AdviceList, BansByJail, StorageUsage } from './health-types.js';
 import type { ActiveCallsSnapshot, ApiGeneration, CdrPage, Extension, Provider } from './types.js';
 
 export interface CdrPageRequest {
@@ -18,6 +19,16 @@ export interface CdrSource {
   page(req: CdrPageRequest): Promise<CdrPage>;
 }
 
+/** PBX health endpoints (v3 only), one cheap cached request each. */
+export interface HealthSource {
+  /** null while the PBX has not measured its disk yet. */
+  storageUsage(): Promise<StorageUsage | null>;
+  adviceList(): Promise<AdviceList>;
+  bannedIps(): Promise<BansByJail>;
+  /** The PBX clock, Unix seconds (whole: the PBX truncates). */
+  clock(): Promise<number>;
+}
+
 /**
  * What the collectors need from a PBX, whatever its API generation. Each method is one bulk
  * request: nothing here fans out per extension or per trunk.
@@ -28,4 +39,5 @@ export interface PbxApi {
   getProviders(): Promise<Provider[]>;
   getActiveCalls(): Promise<ActiveCallsSnapshot>;
   readonly cdr: CdrSource | undefined;
+  readonly health: HealthSource | undefined;
 }

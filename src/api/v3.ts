@@ -1,5 +1,7 @@
 import { parseData, unwrapV3, type Envelope } from './envelope.js';
-import type { CdrSource, PbxApi } from './pbx-api.js';
+import type { CdrSource, HealthSource, PbxApi } from './pbx-api.js';
+import type { AdviceList, BansByJail, StorageUsage } from './health-types.js';
+import { parseAdviceList, parseBannedIps, parseDatetime, parseStorageUsage } from './v3-health-parse.js';
 import type { RequestSpec, Transport } from './transport.js';
 import type { ActiveCallsSnapshot, Extension, Provider } from './types.js';
 import { V3CdrSource } from './v3-cdr.js';
@@ -11,6 +13,12 @@ export const V3 = {
   providers: '/pbxcore/api/v3/sip-providers:getStatuses',
   activeChannels: '/pbxcore/api/v3/pbx-status:getActiveChannels',
   cdr: '/pbxcore/api/v3/cdr',
+  // Health: each reads a cache on the PBX. Never storage:list or GET /storage (they run df and
+  // may mount partitions), nor advice:refresh (clears the caches): mikopbx-monitoring-sources.md §0.2, 1.2.
+  storageUsage: '/pbxcore/api/v3/storage:usage',
+  advice: '/pbxcore/api/v3/advice:getList',
+  bannedIps: '/pbxcore/api/v3/firewall:getBannedIps',
+  datetime: '/pbxcore/api/v3/system:datetime',
 } as const;
 
 /** v3 API (MikoPBX 2025.1+): Bearer API key, `/pbxcore/api/v3/...`, errors by HTTP status. */
@@ -31,9 +39,11 @@ export class V3Client {
 export class V3Api implements PbxApi {
   readonly generation = 'v3' as const;
   readonly cdr: CdrSource;
+  readonly health: HealthSource;
 
   constructor(readonly client: V3Client) {
     this.cdr = new V3CdrSource((path, query) => client.get(path, query));
+    this.health = new V3HealthSource(client);
   }
 
   async getExtensions(): Promise<Extension[]> {
@@ -51,5 +61,30 @@ export class V3Api implements PbxApi {
     // which decide direction and trunk (mikopbx-api.md §7.8).
     const env = await this.client.get(V3.activeChannels);
     return { legs: parseData(V3.activeChannels, () => parseActiveChannels(env.data)), hasChannels: true };
+  }
+}
+
+/** The v3 health endpoints (system collector). */
+export class V3HealthSource implements HealthSource {
+  constructor(private readonly client: V3Client) {}
+
+  async storageUsage(): Promise<StorageUsage | null> {
+    const env = await this.client.get(V3.storageUsage);
+    return parseData(V3.storageUsage, () => parseStorageUsage(env.data));
+  }
+
+  async adviceList(): Promise<AdviceList> {
+    const env = await this.client.get(V3.advice);
+    return parseData(V3.advice, () => parseAdviceList(env.data));
+  }
+
+  async bannedIps(): Promise<BansByJail> {
+    const env = await this.client.get(V3.bannedIps);
+    return parseData(V3.bannedIps, () => parseBannedIps(env.data));
+  }
+
+  async clock(): Promise<number> {
+    const env = await this.client.get(V3.datetime);
+    return parseData(V3.datetime, () => parseDatetime(env.data));
   }
 }

@@ -7,6 +7,7 @@ import { IntervalHelp } from './interval-help.js';
 export interface PollIntervals {
   status: number;
   cdr: number;
+  system: number;
 }
 
 /** Why a collector's run was not sent: nothing the PBX did (so it says nothing about the PBX). */
@@ -16,6 +17,7 @@ export type SkipReason = (typeof SKIP_REASONS)[number];
 export interface HealthOptions {
   pollIntervalSeconds: number;
   cdrPollIntervalSeconds: number;
+  systemPollIntervalSeconds: number;
   /** Which poll sets mikopbx_up: the status poll, or the cdr poll when no status collector runs. */
   upFrom: 'status' | 'cdr';
 }
@@ -39,10 +41,10 @@ export class HealthMetrics {
 
   constructor(registry: Registry, opts: HealthOptions) {
     const registers = [registry];
-    const help = (this.help = IntervalHelp.of<PollIntervals>(registry, { status: opts.pollIntervalSeconds, cdr: opts.cdrPollIntervalSeconds }));
+    const help = (this.help = IntervalHelp.of<PollIntervals>(registry, { status: opts.pollIntervalSeconds, cdr: opts.cdrPollIntervalSeconds, system: opts.systemPollIntervalSeconds }));
     // Collectors run on two schedules; a HELP text cannot vary by label, so it names both.
-    const runs = ({ status, cdr }: PollIntervals) =>
-      `refreshed after every run of the collector (peers, providers and calls every ${status} seconds, cdr every ${cdr} seconds)`;
+    const runs = ({ status, cdr, system }: PollIntervals) =>
+      `refreshed after every run of the collector (peers, providers and calls every ${status} seconds, cdr every ${cdr} seconds, system every ${system} seconds)`;
     this.up = new Gauge({
       name: 'mikopbx_up',
       help: help.text('mikopbx_up', ({ status, cdr }) =>
@@ -74,8 +76,8 @@ export class HealthMetrics {
       name: 'mikopbx_api_requests_total',
       help: help.text(
         'mikopbx_api_requests_total',
-        ({ status, cdr }) =>
-          `Requests sent to the MikoPBX API, by endpoint path and HTTP status (or "error" for timeouts and network failures); refreshed after every poll (status every ${status} seconds, cdr every ${cdr} seconds).`,
+        ({ status, cdr, system }) =>
+          `Requests sent to the MikoPBX API, by endpoint path and HTTP status (or "error" for timeouts and network failures); refreshed after every poll (status every ${status} seconds, cdr every ${cdr} seconds, system every ${system} seconds).`,
       ),
       labelNames: ['endpoint', 'code'],
       registers,
@@ -99,7 +101,7 @@ export class HealthMetrics {
     });
     this.collectorInterval = new Gauge({
       name: 'mikopbx_collector_interval_seconds',
-      help: 'Effective interval between runs of the collector, in seconds: the configured one (POLL_INTERVAL_SECONDS, CDR_POLL_INTERVAL_SECONDS), stretched where MIKOPBX_MAX_REQUESTS_PER_MINUTE cannot carry it; changes when the API generation is detected.',
+      help: 'Effective interval between runs of the collector, in seconds: the configured one (POLL_INTERVAL_SECONDS, CDR_POLL_INTERVAL_SECONDS, SYSTEM_POLL_INTERVAL_SECONDS), stretched where MIKOPBX_MAX_REQUESTS_PER_MINUTE cannot carry it; changes when the API generation is detected.',
       labelNames: ['collector'],
       registers,
     });
@@ -135,6 +137,6 @@ export class HealthMetrics {
   /** The effective intervals: HELP texts and mikopbx_collector_interval_seconds say them. */
   setIntervals(intervals: PollIntervals, collectors: readonly CollectorName[]): void {
     this.help.set(intervals);
-    for (const name of collectors) this.collectorInterval.set({ collector: name }, name === 'cdr' ? intervals.cdr : intervals.status);
+    for (const name of collectors) this.collectorInterval.set({ collector: name }, name === 'cdr' ? intervals.cdr : name === 'system' ? intervals.system : intervals.status);
   }
 }

@@ -21,6 +21,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     timeoutSeconds: 2,
     pollIntervalSeconds: 30,
     cdrPollIntervalSeconds: 60,
+    systemPollIntervalSeconds: 300,
     collectors: ['peers', 'providers', 'calls'],
     peerDetails: true,
     listenAddress: '127.0.0.1',

@@ -7,7 +7,7 @@ import { HealthMetrics } from '../../src/metrics/health.js';
 describe('health metric HELP texts', () => {
   it('say when each value is refreshed, with the configured intervals', async () => {
     const registry = new Registry();
-    new HealthMetrics(registry, { pollIntervalSeconds: 15, cdrPollIntervalSeconds: 120, upFrom: 'status' });
+    new HealthMetrics(registry, { pollIntervalSeconds: 15, systemPollIntervalSeconds: 300, cdrPollIntervalSeconds: 120, upFrom: 'status' });
     const help = new Map((await registry.getMetricsAsJSON()).map((m) => [m.name, m.help]));
     expect(help.get('mikopbx_up')).toMatch(/refreshed every 15 seconds/);
     for (const name of ['mikopbx_collector_success', 'mikopbx_collector_duration_seconds', 'mikopbx_collector_last_success_timestamp_seconds', 'mikopbx_api_requests_total']) {

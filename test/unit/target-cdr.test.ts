@@ -18,6 +18,7 @@ vi.mock('../../src/api/factory.js', async (importOriginal) => {
       const legacy: PbxApi = {
         generation: 'legacy',
         cdr: undefined,
+    health: undefined,
         getExtensions: async () => [],
         getProviders: async () => [],
         getActiveCalls: async () => ({ legs: [], hasChannels: false }),
