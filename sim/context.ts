@@ -20,7 +20,7 @@ export class SimContext {
   readonly sessions: SessionStore;
   readonly throttle: LoginThrottle;
   readonly limiter: RateLimiter;
-  readonly stats: SimStats = { loginAttempts: 0, failedLogins: 0, unauthenticatedRequests: 0, rateLimited: 0 };
+  readonly stats: SimStats = { loginAttempts: 0, failedLogins: 0, unauthenticatedRequests: 0, rateLimited: 0, forbiddenCalls: 0 };
   /** last time a "fresh" status fetch was simulated, for the server-side cache messages */
   readonly freshAt = { extensions: -Infinity, providers: -Infinity };
   private pidIndex = 0;

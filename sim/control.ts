@@ -8,6 +8,7 @@ import { raw } from './http-types.js';
 import type { ApiMode, CallScenario, ExtensionStatus, Extension, Provider, RequestLogEntry } from './types.js';
 import { CALL_SCENARIOS } from './types.js';
 import type { ScenarioMix } from './model.js';
+import { healthControl } from './health.js';
 
 export const CONTROL_PREFIX = '/__sim/';
 
@@ -126,6 +127,13 @@ export function handleControl(deps: ControlDeps, method: string, path: string, q
       }
       case 'POST sessions/expire':
         return json(200, { expired: ctx.sessions.expireAll() });
+      case 'GET health':
+        return json(200, model.healthTruth());
+      case 'POST health/:id':
+      case 'DELETE health/:id': {
+        const out = healthControl(model.health, method, id as string, input);
+        return out === undefined ? bad(`unknown control endpoint ${method} ${path}`, 404) : json(200, out);
+      }
       case 'POST limits/reset':
         ctx.limiter.reset();
         ctx.throttle.reset();

@@ -12,6 +12,8 @@ import { SimServer } from './server.js';
 export { PbxModel, DEFAULT_MIX } from './model.js';
 export type { CallInfo, GenerateResult, ScenarioMix, StartCallOptions } from './model.js';
 export { FaultInjector, FAULT_KINDS } from './faults.js';
+export { PbxHealth, ADVICE_LEVELS, JAILS, STORAGE_CATEGORIES } from './health.js';
+export type { AdviceEntry, AdviceLevel, BanOptions, HealthTruth, Jail, S3Options, StorageCategory, StorageCategoryOrOther, StorageTruth } from './health.js';
 export type { FaultKind, FaultSpec } from './faults.js';
 export type { TzOffset } from './clock.js';
 export { normalizeProviderState } from './provider-states.js';

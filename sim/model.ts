@@ -15,6 +15,8 @@ import {
 } from './calls.js';
 import type { Call, HoldKind, Leg, PlanEnv } from './calls.js';
 import { CdrTable, renderCdrRow } from './cdr-table.js';
+import { PbxHealth } from './health.js';
+import type { HealthTruth } from './health.js';
 import { isSuccessState, rawV3State, truthProviderState } from './provider-states.js';
 import type {
   ApiMode,
@@ -187,6 +189,8 @@ export class PbxModel {
   readonly clock: PbxClock;
   readonly seed: number;
   readonly cdr = new CdrTable();
+  /** disk usage, advice, fail2ban bans, clock skew (see sim/health.ts) */
+  readonly health: PbxHealth;
 
   private readonly exts = new Map<string, Extension>();
   private readonly provs = new Map<string, Provider>();
@@ -209,6 +213,7 @@ export class PbxModel {
   constructor(opts: ModelOptions) {
     this.clock = opts.clock;
     this.seed = opts.seed;
+    this.health = new PbxHealth(this.clock, this.seed);
     this.rng = Rng.derive(opts.seed, 'model');
     this.callRng = Rng.derive(opts.seed, 'calls');
     this.histRng = Rng.derive(opts.seed, 'history');
@@ -718,6 +723,11 @@ export class PbxModel {
    * What a correct exporter reports now, for the current API generation (or `mode`).
    * Completed-call counts cover calls whose CDR legs have ids > cdrAfterId.
    */
+  /** what a correct exporter reports for storage, advice, bans and clock skew */
+  healthTruth(): HealthTruth {
+    return this.health.truth();
+  }
+
   truth(opts: { cdrAfterId?: number; mode?: ApiMode } = {}): SimTruth {
     const mode = opts.mode ?? this.mode;
     const afterId = opts.cdrAfterId ?? 0;

@@ -27,6 +27,10 @@ type Handler = (ctx: SimContext, req: RequestContext, id: string | undefined) =>
 interface Route {
   verbs: readonly string[];
   public?: boolean;
+  /** ResourceSecurity [BEARER_TOKEN] only: no localhost bypass */
+  bearerOnly?: boolean;
+  /** an exporter must never call it: counted in stats.forbiddenCalls */
+  forbidden?: boolean;
   handler: Handler;
 }
 
@@ -105,12 +109,17 @@ function employeesHandler(ctx: SimContext, req: RequestContext): ApiResult {
 }
 
 const GET = ['GET'] as const;
+const ANY = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+function forbidden(fn: string, processor: string): Route {
+  return { verbs: ANY, forbidden: true, handler: () => ok(fn, `${P}${processor}`, {}) };
+}
 
 const ROUTES: Record<string, Route> = {
   'system:ping': { verbs: GET, public: true, handler: () => ok('ping', `${P}SystemManagementProcessor::handlePing`, []) },
   'system:datetime': {
     verbs: GET,
-    handler: (ctx) => ok('datetime', `${P}System\\GetDateTimeAction::main`, { timestamp: ctx.clock.unix() }),
+    handler: (ctx) => ok('datetime', `${P}System\\GetDateTimeAction::main`, { timestamp: ctx.model.health.pbxUnix() }),
   },
   'system:checkAuth': { verbs: GET, handler: () => ok('checkAuth', `${P}SystemManagementProcessor::handleCheckAuth`, []) },
   'system:getAvailableLanguages': {
@@ -161,22 +170,18 @@ const ROUTES: Record<string, Route> = {
   'cdr:getMetadata': { verbs: GET, handler: (ctx, req) => cdrMetadata(ctx.model, req.params) },
   'cdr:getStatsByProvider': { verbs: GET, handler: (ctx, req) => cdrStatsByProvider(ctx.model, req.params) },
   employees: { verbs: GET, handler: employeesHandler },
-  'firewall:getBannedIps': { verbs: GET, handler: () => ok('getBannedIps', `${P}Firewall\\GetBannedIpsAction::main`, {}) },
-  'storage:usage': {
+  'firewall:getBannedIps': {
     verbs: GET,
-    handler: () =>
-      ok('usage', `${P}Storage\\GetUsageAction::main`, {
-        total_size: 51200,
-        used_space: 12288,
-        free_space: 38912,
-        usage_percentage: 24,
-        categories: {},
-      }),
+    bearerOnly: true,
+    handler: (ctx) => ok('getBannedIps', `${P}Firewall\\GetBannedIpsAction::main`, ctx.model.health.bannedIps()),
   },
-  'advice:getList': {
-    verbs: GET,
-    handler: () => ok('getList', `${P}Advice\\GetAdviceListAction::main`, { advice: { error: [], warning: [], info: [], needUpdate: [] } }),
-  },
+  'storage:usage': { verbs: GET, handler: (ctx) => ok('usage', `${P}Storage\\GetUsageAction::main`, ctx.model.health.storageUsage()) },
+  'advice:getList': { verbs: GET, handler: (ctx) => ok('getList', `${P}Advice\\GetAdviceListAction::main`, ctx.model.health.adviceView()) },
+  // heavy or destructive: live disk scan (mounts partitions), cache wipe, license reset
+  'storage:list': forbidden('getList', 'StorageManagementProcessor::getList'),
+  storage: forbidden('getRecord', 'Storage\\GetSettingsAction::main'),
+  'advice:refresh': forbidden('refresh', 'Advice\\RefreshAction::main'),
+  'license:resetKey': forbidden('resetKey', 'License\\ResetLicenseAction::main'),
   'sysinfo:getInfo': {
     verbs: GET,
     handler: (ctx) =>
@@ -194,23 +199,36 @@ for (const family of ['sip-providers', 'iax-providers', 'providers']) {
 
 const PATH_RE = /^([a-z0-9-]+)(?:\/([^/:]+))?(?::([A-Za-z-]+))?\/?$/;
 
+function routeKey(rest: string): { key: string; resource: string | undefined; id: string | undefined; method: string | undefined } | null {
+  const m = PATH_RE.exec(rest);
+  if (!m) return null;
+  const [, resource, rawId, method] = m;
+  const id = rawId === undefined ? undefined : decodeURIComponent(rawId);
+  return { key: `${resource}${id !== undefined ? '/{id}' : ''}${method !== undefined ? `:${method}` : ''}`, resource, id, method };
+}
+
+/** storage:list, GET storage, advice:refresh, license:resetKey: counted on arrival, whatever the limiter or faults do */
+export function isForbiddenV3Path(path: string): boolean {
+  if (!path.startsWith(V3_PREFIX)) return false;
+  const k = routeKey(path.slice(V3_PREFIX.length));
+  return k !== null && ROUTES[k.key]?.forbidden === true;
+}
+
 /** Returns null when the path is not under /pbxcore/api/v3/ */
 export function routeV3(ctx: SimContext, req: RequestContext): RouteOutcome | null {
   if (!req.path.startsWith(V3_PREFIX)) return null;
   const rest = req.path.slice(V3_PREFIX.length);
-  const m = PATH_RE.exec(rest);
+  const k = routeKey(rest);
   const notFound = (): RouteOutcome => ({ kind: 'raw', raw: v3NotFound(ctx.clock, req.path), authorized: false });
-  if (!m) return notFound();
-  const [, resource, rawId, method] = m;
-  const id = rawId === undefined ? undefined : decodeURIComponent(rawId);
-  const key = `${resource}${id !== undefined ? '/{id}' : ''}${method !== undefined ? `:${method}` : ''}`;
-  const route = ROUTES[key];
+  if (!k) return notFound();
+  const { resource, id, method } = k;
+  const route = ROUTES[k.key];
   if (!route) return notFound();
 
   // Public endpoints validate a token only optionally; elsewhere a bad token fails even from localhost.
   if (!route.public) {
     const bearer = checkBearer(req.headers, ctx.opts.apiKey);
-    const allowed = bearer === 'valid' || (bearer === 'none' && ctx.opts.localhostBypass && isLocalhost(req.ip));
+    const allowed = bearer === 'valid' || (bearer === 'none' && !route.bearerOnly && ctx.opts.localhostBypass && isLocalhost(req.ip));
     if (!allowed) {
       ctx.stats.unauthenticatedRequests++;
       return { kind: 'raw', raw: v3Unauthorized(ctx.clock, ctx.nextPid()), authorized: false };

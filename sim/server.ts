@@ -12,7 +12,7 @@ import { CONTROL_PREFIX, handleControl } from './control.js';
 import type { ControlDeps } from './control.js';
 import { renderV3, v3InternalError, v3NotFound, v3Unavailable, v3WorkerTimeout } from './envelope-v3.js';
 import { legacyNotFound, legacyServerError, renderLegacy } from './envelope-legacy.js';
-import { routeV3 } from './routes-v3.js';
+import { isForbiddenV3Path, routeV3 } from './routes-v3.js';
 import { routeLegacy } from './routes-legacy.js';
 import type { RequestLogEntry } from './types.js';
 
@@ -142,6 +142,7 @@ export class SimServer {
     const entry: RequestLogEntry = { time: ctx.clock.now(), method, path, query, status: 0, ip, authorized: false };
     requests.push(entry);
     if (requests.length > MAX_LOG) requests.splice(0, requests.length - MAX_LOG);
+    if (isForbiddenV3Path(path)) ctx.stats.forbiddenCalls++;
     const reply = (r: RawResponse): void => {
       entry.status = r.status;
       this.send(res, r);

@@ -243,4 +243,6 @@ export interface SimStats {
   unauthenticatedRequests: number;
   /** 429 answers */
   rateLimited: number;
+  /** requests to storage:list, GET storage, advice:refresh, license:resetKey: an exporter must never send these */
+  forbiddenCalls: number;
 }
