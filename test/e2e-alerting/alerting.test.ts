@@ -125,6 +125,10 @@ describe(titled('e2e: trunk rejected in the simulator pages through Prometheus a
     await new Promise<void>((r) => webhook?.listen(0, '127.0.0.1', r));
     const webhookBase = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}`;
 
+    // PBX health the system collector reads at its first poll: a disk 97 % full, a clock 2 min ahead.
+    sim.model.health.setDiskUsage(51200, 49664);
+    sim.model.health.setClockSkew(120);
+
     // The exporter, as users run it.
     const exporterPort = await freePort();
     exporterInstance = `127.0.0.1:${exporterPort}`;
@@ -234,6 +238,19 @@ describe(titled('e2e: trunk rejected in the simulator pages through Prometheus a
     const off = Object.entries((sim as Simulator).model.truth().providers).filter(([, p]) => p.state === 'off').map(([id]) => id);
     const pagedOff = notifications.flatMap((n) => n.alerts).filter((a) => off.includes(a.labels.provider ?? ''));
     expect(pagedOff).toEqual([]);
+  }, 90_000);
+
+  it.skipIf(skipReason)('pages MikoPBXStorageCritical and MikoPBXClockSkew from the system collector', async () => {
+    const paged = (name: string) => notifications.flatMap((n) => n.alerts.map((a) => ({ n, a }))).find(({ a }) => a.labels.alertname === name && a.status === 'firing');
+    for (const name of ['MikoPBXStorageCritical', 'MikoPBXClockSkew']) {
+      const got = await waitFor(`${name} at the webhook`, async () => paged(name), 60_000, 250).catch((err: unknown) => {
+        throw new Error(`${String(err)}\n${diagnostics()}`, { cause: err });
+      });
+      expect(got.a.labels).toMatchObject({ alertname: name, job: 'mikopbx', instance: exporterInstance });
+    }
+    expect(paged('MikoPBXClockSkew')?.a.annotations.description).toMatch(/by 12\d s \(positive: the PBX is ahead\)/);
+    // Critical, not also the warning: the two storage alerts exclude each other.
+    expect(paged('MikoPBXStorageLow')).toBeUndefined();
   }, 90_000);
 
   let outcomes: QueryOutcome[] = [];

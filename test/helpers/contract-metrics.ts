@@ -12,7 +12,7 @@ export interface ContractMetric {
 const PROVIDER_STATES = ['registered', 'unregistered', 'rejected', 'unreachable', 'lagged', 'ok', 'off', 'unknown'];
 const DIRECTIONS = ['inbound', 'outbound', 'internal'];
 const DISPOSITIONS = ['answered', 'noanswer', 'busy', 'cancel', 'failed', 'other'];
-const COLLECTORS = ['peers', 'providers', 'calls', 'cdr'];
+const COLLECTORS = ['peers', 'providers', 'calls', 'cdr', 'system'];
 
 export const CONTRACT_METRICS: Record<string, ContractMetric> = {
   mikopbx_up: { type: 'gauge', labels: [] },
@@ -22,6 +22,22 @@ export const CONTRACT_METRICS: Record<string, ContractMetric> = {
   mikopbx_api_requests_total: { type: 'counter', labels: ['endpoint', 'code'] },
   mikopbx_api_info: { type: 'gauge', labels: ['api'], values: { api: ['v3', 'legacy'] } },
   mikopbx_exporter_build_info: { type: 'gauge', labels: ['version', 'nodejs_version'] },
+
+  mikopbx_collector_interval_seconds: { type: 'gauge', labels: ['collector'], values: { collector: COLLECTORS } },
+  mikopbx_collector_skipped_total: { type: 'counter', labels: ['collector', 'reason'], values: { collector: COLLECTORS, reason: ['budget', 'shutdown'] } },
+
+  // PBX health (collector system, issue 14).
+  mikopbx_storage_size_bytes: { type: 'gauge', labels: [] },
+  mikopbx_storage_used_bytes: { type: 'gauge', labels: [] },
+  mikopbx_storage_free_bytes: { type: 'gauge', labels: [] },
+  mikopbx_storage_category_bytes: { type: 'gauge', labels: ['category'] },
+  mikopbx_storage_s3_enabled: { type: 'gauge', labels: [] },
+  mikopbx_storage_s3_bytes: { type: 'gauge', labels: [] },
+  mikopbx_advice: { type: 'gauge', labels: ['level', 'template'], values: { level: ['error', 'warning', 'info'] } },
+  mikopbx_advice_update_available: { type: 'gauge', labels: [] },
+  mikopbx_advice_update_info: { type: 'gauge', labels: ['version'] },
+  mikopbx_banned_ips: { type: 'gauge', labels: ['jail'] },
+  mikopbx_clock_skew_seconds: { type: 'gauge', labels: [] },
 
   mikopbx_sip_peers: { type: 'gauge', labels: ['status'], values: { status: ['available', 'unavailable', 'unknown'] } },
   mikopbx_sip_peer_up: { type: 'gauge', labels: ['extension'] },
