@@ -128,6 +128,10 @@ describe(titled('e2e: trunk rejected in the simulator pages through Prometheus a
     // PBX health the system collector reads at its first poll: a disk 97 % full, a clock 2 min ahead.
     sim.model.health.setDiskUsage(51200, 49664);
     sim.model.health.setClockSkew(120);
+    sim.model.health.addAdvice('error', 'adv_StorageDiskRunningOutOfFreeSpace', { free: 420 });
+    sim.model.health.addAdvice('info', 'adv_AvailableNewVersionPBX', { url: 'https://www.mikopbx.com', ver: '2026.2.118' });
+    sim.model.health.enableS3(2048);
+    sim.model.health.banIp('203.0.113.7', 'asterisk_security_log');
 
     // The exporter, as users run it.
     const exporterPort = await freePort();
@@ -264,10 +268,10 @@ describe(titled('e2e: trunk rejected in the simulator pages through Prometheus a
     expect(describeOutcomes(failed)).toBe('');
   }, 60_000);
 
-  it.skipIf(skipReason)('gets data for the extensions, trunks and calls-in-progress panels', () => {
+  it.skipIf(skipReason)('gets data for the extensions, trunks, calls-in-progress and PBX health panels', () => {
     const truth = (sim as Simulator).model.truth();
     const offline = (truth.extensions.unavailable ?? 0) + (truth.extensions.unknown ?? 0);
-    const empty = outcomes.filter((o) => ['extensions', 'trunks', 'calls'].includes(o.area) && o.series === 0)
+    const empty = outcomes.filter((o) => ['extensions', 'trunks', 'calls', 'system'].includes(o.area) && o.series === 0)
       // An empty offline table is right when every extension is available.
       .filter((o) => !(o.panel.title === 'Offline extensions' && offline === 0));
     expect(describeOutcomes(empty)).toBe('');
