@@ -159,6 +159,13 @@ export class PbxTarget {
     return name === 'cdr' ? this.plan.cdrIntervalSeconds : this.plan.statusIntervalSeconds;
   }
 
+  /** How often the configuration asks a collector to run (before any stretching). */
+  configuredIntervalSeconds(name: CollectorName): number {
+    const { config } = this.opts;
+    if (name === 'system') return config.systemPollIntervalSeconds;
+    return name === 'cdr' ? config.cdrPollIntervalSeconds : config.pollIntervalSeconds;
+  }
+
   /** The effective schedule (what the budget made of the configured one). */
   get schedulePlan(): SchedulePlan {
     return this.plan;

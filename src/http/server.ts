@@ -79,7 +79,7 @@ function landing(target: PbxTarget): string {
       name,
       result: target.results.get(name),
       intervalSeconds: target.intervalSeconds(name),
-      configuredSeconds: name === 'cdr' ? target.config.cdrPollIntervalSeconds : target.config.pollIntervalSeconds,
+      configuredSeconds: target.configuredIntervalSeconds(name),
     })),
   });
 }

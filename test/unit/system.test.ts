@@ -168,6 +168,7 @@ describe('system collector in a target', () => {
     expect(text).not.toContain('203.0.113.7');
     expect(text).toMatch(/# HELP mikopbx_banned_ips .*Refreshed every 300 seconds\./);
     expect(sample(text, 'mikopbx_collector_interval_seconds{collector="system"}')).toBe(300);
+    expect(target.intervalSeconds('system')).toBe(target.configuredIntervalSeconds('system')); // the landing page shows no stretch
     target.close();
   });
 
