@@ -1,8 +1,7 @@
-import autocannon from 'autocannon';
-import { quantile } from './util.ts';
+import { Worker } from 'node:worker_threads';
 
 export interface LoadResult {
-  /** Latency quantiles in ms, from every answer's own time (autocannon's summary rounds to whole ms). */
+  /** Latency quantiles in ms, from every answer's own time. */
   p50: number;
   p99: number;
   /** Mean requests per second. */
@@ -19,24 +18,26 @@ export interface LoadOptions {
   midway?: () => Promise<unknown>;
 }
 
-/** A loopback load test with autocannon; non-2xx answers count as errors. */
+/**
+ * A loopback load test (load-worker.ts), in a worker thread: the bench process also runs the
+ * living simulated PBX, whose garbage collections and timers would otherwise stall the client
+ * and show up as the servers' latency tails.
+ */
 export async function loadTest(opts: LoadOptions): Promise<LoadResult> {
-  const latencies: number[] = [];
-  let midway: Promise<unknown> = Promise.resolve();
-  const timer = opts.midway ? setTimeout(() => (midway = opts.midway?.() ?? midway), (opts.seconds * 1000) / 2) : null;
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(
-      { url: opts.url, connections: opts.connections, duration: opts.seconds, headers: opts.gzip ? { 'accept-encoding': 'gzip' } : {} },
-      (err, res) => (err ? reject(err as Error) : resolve(res)),
-    );
-    instance.on('response', (_client, _status, _bytes, responseMs) => latencies.push(responseMs));
-  });
-  if (timer) clearTimeout(timer);
-  await midway;
-  return {
-    p50: quantile(latencies, 0.5),
-    p99: quantile(latencies, 0.99),
-    rps: result.requests.average,
-    errors: result.errors + result.timeouts + result.non2xx,
-  };
+  const { midway, ...options } = opts;
+  const worker = new Worker(new URL('./load-worker.ts', import.meta.url), { workerData: options });
+  let halfway: Promise<unknown> = Promise.resolve();
+  const timer = midway ? setTimeout(() => (halfway = midway()), (opts.seconds * 1000) / 2) : null;
+  try {
+    const result = await new Promise<LoadResult>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`load worker exited with ${code} before answering`)));
+    });
+    await halfway;
+    return result;
+  } finally {
+    if (timer) clearTimeout(timer);
+    await worker.terminate();
+  }
 }

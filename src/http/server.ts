@@ -44,8 +44,11 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
   });
   target.onRender((exposition) => body.rendered(exposition));
   return (req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    for (const [name, value] of Object.entries(opts.headers?.() ?? {})) res.setHeader(name, value);
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query < 0 ? url : url.slice(0, query);
+    const extra = opts.headers?.();
+    if (extra) for (const name in extra) res.setHeader(name, extra[name] as string);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n', { allow: 'GET, HEAD' });
       return;
@@ -59,6 +62,8 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
         else send(res, 503, 'text/plain; charset=utf-8', 'waiting for the first poll of every collector\n');
         return;
       case '/metrics':
+        // Prometheus' path: without an authorize hook and with the answer ready, no promise at all.
+        if (!opts.authorize && serveReadyMetrics(req, res, body)) return;
         void guarded(req, res, opts, () => serveMetrics(req, res, body, opts.logger));
         return;
       case '/':
@@ -102,32 +107,46 @@ async function guarded(req: http.IncomingMessage, res: http.ServerResponse, opts
 async function serveMetrics(req: http.IncomingMessage, res: http.ServerResponse, body: MetricsBody, log: Logger): Promise<void> {
   try {
     const gzip = acceptsGzip(req.headers['accept-encoding']);
-    const chunks = body.ready(gzip) ?? (await body.chunks(gzip));
-    let length = 0;
-    for (const c of chunks) length += c.length;
-    res.setHeader('content-type', METRICS_CONTENT_TYPE);
-    res.setHeader('content-length', length);
-    res.setHeader('cache-control', 'no-store');
-    res.setHeader('vary', 'accept-encoding');
-    if (gzip) res.setHeader('content-encoding', 'gzip');
-    res.statusCode = 200;
-    if (req.method === 'HEAD') {
-      res.end();
-      return;
-    }
-    // Headers and body leave in one writev: end(buffer) sends both; several chunks go corked.
-    if (chunks.length === 1) {
-      res.end(chunks[0]);
-      return;
-    }
-    res.cork();
-    for (const c of chunks) res.write(c);
-    res.uncork();
-    res.end();
+    writeMetrics(req, res, gzip, body.ready(gzip) ?? (await body.chunks(gzip)));
   } catch (e) {
     log.error({ err: e }, 'rendering /metrics failed');
     if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
   }
+}
+
+/** serveMetrics without waiting, when the answer is ready; false when it is not (yet). */
+function serveReadyMetrics(req: http.IncomingMessage, res: http.ServerResponse, body: MetricsBody): boolean {
+  const gzip = acceptsGzip(req.headers['accept-encoding']);
+  const chunks = body.ready(gzip);
+  if (!chunks) return false;
+  writeMetrics(req, res, gzip, chunks);
+  return true;
+}
+
+// Name, value, name, value: the same for every answer, so built once.
+const METRICS_HEADERS = ['content-type', METRICS_CONTENT_TYPE, 'cache-control', 'no-store', 'vary', 'accept-encoding'];
+const GZIP_HEADERS = [...METRICS_HEADERS, 'content-encoding', 'gzip'];
+
+function writeMetrics(req: http.IncomingMessage, res: http.ServerResponse, gzip: boolean, chunks: Buffer[]): void {
+  let length = 0;
+  for (const c of chunks) length += c.length;
+  const headers = gzip ? GZIP_HEADERS : METRICS_HEADERS;
+  for (let i = 0; i < headers.length; i += 2) res.setHeader(headers[i] as string, headers[i + 1] as string);
+  res.setHeader('content-length', length);
+  res.statusCode = 200;
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  // Headers and body leave in one writev: end(buffer) sends both; several chunks go corked.
+  if (chunks.length === 1) {
+    res.end(chunks[0]);
+    return;
+  }
+  res.cork();
+  for (const c of chunks) res.write(c);
+  res.uncork();
+  res.end();
 }
 
 export interface ListenOptions {
