@@ -63,7 +63,14 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
         return;
       case '/metrics':
         // Prometheus' path: without an authorize hook and with the answer ready, no promise at all.
-        if (!opts.authorize && serveReadyMetrics(req, res, body)) return;
+        if (!opts.authorize) {
+          try {
+            if (serveReadyMetrics(req, res, body)) return;
+          } catch (e) {
+            internalError(res, opts.logger, e);
+            return;
+          }
+        }
         void guarded(req, res, opts, () => serveMetrics(req, res, body, opts.logger));
         return;
       case '/':
@@ -95,9 +102,13 @@ async function guarded(req: http.IncomingMessage, res: http.ServerResponse, opts
     if (opts.authorize && !(await opts.authorize(req, res))) return;
     await serve();
   } catch (e) {
-    opts.logger.error({ err: e }, 'serving a request failed');
-    if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+    internalError(res, opts.logger, e);
   }
+}
+
+function internalError(res: http.ServerResponse, log: Logger, e: unknown): void {
+  log.error({ err: e }, 'serving a request failed');
+  if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
 }
 
 /**
