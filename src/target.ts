@@ -371,37 +371,36 @@ export class PbxTarget {
   }
 
   private setSystemAvailable(available: boolean, generation: PbxApi['generation']): void {
-    const system = this.system;
-    if (!system || available === this.collectors.has('system')) return;
-    system.setRegistered(available);
-    if (available) {
-      this.collectors.set('system', system);
-      this.health.initCollectors(['system']);
-      this.health.setIntervals(this.intervals(), ['system']);
-      this.log.info({ collector: 'system', api: generation }, 'system collector started: this PBX has the v3 health endpoints');
-    } else {
-      this.collectors.delete('system');
-      this.results.delete('system');
-      this.health.removeCollector('system');
-      this.log.warn({ collector: 'system', api: generation }, 'system collector not started: the legacy MikoPBX core (≤ 2024.x) has no storage, advice, firewall or datetime endpoints in its API; PBX health metrics are not exported');
-    }
+    this.setV3OnlyAvailable('system', this.system, available, () => {
+      if (available) this.log.info({ collector: 'system', api: generation }, 'system collector started: this PBX has the v3 health endpoints');
+      else this.log.warn({ collector: 'system', api: generation }, 'system collector not started: the legacy MikoPBX core (≤ 2024.x) has no storage, advice, firewall or datetime endpoints in its API; PBX health metrics are not exported');
+    });
   }
 
   private setCdrAvailable(available: boolean, generation: PbxApi['generation']): void {
-    const cdr = this.cdr;
-    if (!cdr || available === this.collectors.has('cdr')) return;
-    cdr.setRegistered(available);
+    this.setV3OnlyAvailable('cdr', this.cdr, available, () => {
+      if (available) this.log.info({ collector: 'cdr', api: generation }, 'cdr collector started: this PBX has the v3 CDR endpoint');
+      else this.log.warn({ collector: 'cdr', api: generation }, 'cdr collector not started: the legacy MikoPBX core (≤ 2024.x) has no CDR endpoint; completed-call metrics are not exported');
+    });
+  }
+
+  /**
+   * cdr and system exist on v3 only: there they run, export their series and hold /readyz back;
+   * on legacy none of that, and `say` tells it once per change.
+   */
+  private setV3OnlyAvailable(name: 'cdr' | 'system', collector: CdrCollector | SystemCollector | null, available: boolean, say: () => void): void {
+    if (!collector || available === this.collectors.has(name)) return;
+    collector.setRegistered(available);
     if (available) {
-      this.collectors.set('cdr', cdr);
-      this.health.initCollectors(['cdr']);
-      this.health.setIntervals(this.intervals(), ['cdr']);
-      this.log.info({ collector: 'cdr', api: generation }, 'cdr collector started: this PBX has the v3 CDR endpoint');
+      this.collectors.set(name, collector);
+      this.health.initCollectors([name]);
+      this.health.setIntervals(this.intervals(), [name]);
     } else {
-      this.collectors.delete('cdr');
-      this.results.delete('cdr');
-      this.health.removeCollector('cdr');
-      this.log.warn({ collector: 'cdr', api: generation }, 'cdr collector not started: the legacy MikoPBX core (≤ 2024.x) has no CDR endpoint; completed-call metrics are not exported');
+      this.collectors.delete(name);
+      this.results.delete(name);
+      this.health.removeCollector(name);
     }
+    say();
   }
 
   /**
