@@ -30,6 +30,8 @@ export class SystemCollector implements Collector {
   private readonly skew: Gauge;
   private readonly all: Gauge[];
   private registered = true;
+  /** Parts this PBX build has no endpoint for (404): not exported, not a failure, said once. */
+  private readonly missing = new Set<Part>();
 
   constructor(
     private readonly registry: Registry,
@@ -85,7 +87,16 @@ export class SystemCollector implements Collector {
     for (const [part, read] of reads) {
       try {
         await read();
+        this.missing.delete(part);
       } catch (e) {
+        // An older v3 build without this endpoint (firewall:getBannedIps came in 2026.1): the part
+        // does not exist there, which is no failure of the collector.
+        if (e instanceof PbxApiError && e.kind === 'not-found') {
+          if (!this.missing.has(part)) ctx.log.info({ collector: this.name, part, endpoint: e.endpoint }, `system collector: this PBX has no ${e.endpoint} endpoint; its ${part} series are not exported`);
+          this.missing.add(part);
+          this.drop(part);
+          continue;
+        }
         first ??= e;
         ctx.log.debug({ collector: this.name, part, err: e }, `system collector: the ${part} read failed`);
         // A PBX that did not answer in time would only make the next reads wait (3 API workers).
@@ -101,6 +112,21 @@ export class SystemCollector implements Collector {
     const midpoint = (sent + now()) / 2 / 1000;
     // The PBX truncates to whole seconds: its clock read somewhere in [pbxSeconds, pbxSeconds + 1).
     this.skew.set(Math.round((pbxSeconds + 0.5 - midpoint) * 1000) / 1000);
+  }
+
+  /** Removes every series of a part the PBX does not have. */
+  private drop(part: Part): void {
+    const gauges: Record<Part, Gauge[]> = {
+      storage: [this.size, this.used, this.free, this.category, this.s3Enabled, this.s3Bytes],
+      advice: [this.advice, this.updateAvailable, this.updateInfo],
+      bans: [this.banned],
+      clock: [this.skew],
+    };
+    // A reset gauge without labels would read 0: those are removed instead.
+    for (const g of gauges[part]) {
+      if ((g as unknown as { labelNames: string[] }).labelNames.length > 0) g.reset();
+      else g.remove();
+    }
   }
 
   /** Replaces the disk series; a PBX that has not measured yet exports none (not zeros). */

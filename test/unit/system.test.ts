@@ -211,3 +211,26 @@ describe('system collector in a target', () => {
     target.close();
   });
 });
+
+describe('system collector on an older v3 build', () => {
+  beforeEach(() => nock.disableNetConnect());
+  afterEach(() => {
+    nock.cleanAll();
+    nock.enableNetConnect();
+  });
+
+  it('an endpoint the build does not have (404) drops only its series, is said once, and is no failure', async () => {
+    healthPbx({ firewall: 404, datetime: Math.floor(Date.now() / 1000) });
+    const { logger, lines } = await captureLogger('info');
+    const target = new PbxTarget({ config: testConfig({ collectors: ['system'] }), logger });
+    await target.runSystemPoll();
+    await target.runSystemPoll();
+    const text = target.metricsText();
+    expect(sample(text, 'mikopbx_collector_success{collector="system"}')).toBe(1);
+    expect(text).not.toMatch(/^mikopbx_banned_ips/m);
+    expect(sample(text, 'mikopbx_storage_size_bytes')).toBe(51200 * MIB);
+    expect(sample(text, 'mikopbx_advice_update_available')).toBe(1);
+    expect(lines.filter((l) => l.includes('has no /pbxcore/api/v3/firewall:getBannedIps endpoint'))).toHaveLength(1);
+    target.close();
+  });
+});
