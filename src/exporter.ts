@@ -2,12 +2,12 @@ import type http from 'node:http';
 import type https from 'node:https';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { configWarnings, hasStatusCollectors, type Config } from './config.js';
+import { configWarnings, type Config } from './config.js';
 import { listen } from './http/server.js';
 import { createWebServer } from './http/web-server.js';
 import { scrubbersOf } from './log.js';
 import { createProcessRegistry } from './metrics/process.js';
-import { Scheduler, type Job } from './scheduler.js';
+import { Scheduler } from './scheduler.js';
 import { PbxTarget, type TargetOptions } from './target.js';
 
 export interface Exporter {
@@ -84,15 +84,7 @@ export async function startExporter(config: Config, logger: Logger, opts: StartO
     throw e;
   }
 
-  const statusEnabled = hasStatusCollectors(config);
-  const jobs: Job[] = statusEnabled ? [{ name: 'status', intervalSeconds: () => target.intervalSeconds('status'), run: () => target.runStatusPoll() }] : [];
-  // Legacy PBXs have no CDR endpoint: the target then said so once and this job does nothing.
-  if (config.collectors.includes('cdr') && config.apiVersion !== 'legacy') {
-    jobs.push({ name: 'cdr', intervalSeconds: () => target.intervalSeconds('cdr'), run: () => target.runCdrPoll() });
-  }
-  if (config.collectors.includes('system') && config.apiVersion !== 'legacy') {
-    jobs.push({ name: 'system', intervalSeconds: () => target.intervalSeconds('system'), run: () => target.runSystemPoll() });
-  }
+  const jobs = target.jobs();
   const onError = (job: string, e: unknown) => logger.error({ job, err: e }, 'poll crashed');
   const scheduler = opts.manualSchedule ? new Scheduler(jobs, onError, now) : new Scheduler(jobs, onError);
   if (!opts.manualSchedule) scheduler.start();

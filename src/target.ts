@@ -1,32 +1,25 @@
 import { Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import { detectGeneration } from './api/detect.js';
-import { PbxApiError } from './api/errors.js';
-import { createApi } from './api/factory.js';
-import type { PbxApi } from './api/pbx-api.js';
-import { Transport } from './api/transport.js';
 import { BACKOFF_REASONS } from './api/backoff.js';
-import { CallsCollector } from './collectors/calls.js';
-import { CdrCollector } from './collectors/cdr.js';
+import type { PbxApi } from './api/pbx-api.js';
+import { PbxApiError } from './api/errors.js';
+import { Transport } from './api/transport.js';
 import type { Collector, TargetSnapshot } from './collectors/collector.js';
-import { PeersCollector } from './collectors/peers.js';
-import { ProvidersCollector } from './collectors/providers.js';
-import { SystemCollector } from './collectors/system.js';
-import { configSecrets, hasStatusCollectors, type CollectorName, type Config } from './config.js';
-import { renderExposition } from './metrics/exposition.js';
-import { HealthMetrics, SKIP_REASONS, type SkipReason } from './metrics/health.js';
-import { describeStretch, planSchedule, SPARE_REQUESTS, type SchedulePlan } from './schedule-plan.js';
+import { collectorSpec, OWN_SCHEDULE, STATUS_ORDER, type CollectorName, type ScheduleName } from './collectors/table.js';
+import { configSecrets, hasStatusCollectors, type Config } from './config.js';
+import { HealthMetrics, type PollIntervals } from './metrics/health.js';
+import { RegistryRenderer, type RenderedExposition } from './metrics/rendered.js';
 import { scrubbersOf } from './log.js';
-import { PollLog, type CollectorFailure } from './poll-log.js';
+import { PollLog } from './poll-log.js';
+import { describeStretch, planSchedule, SPARE_REQUESTS, type SchedulePlan } from './schedule-plan.js';
+import type { Job } from './scheduler.js';
 import { SecretScrubber } from './secrets.js';
+import { ApiResolver } from './target/api-resolver.js';
+import { CollectorRuns, type CollectorResult } from './target/collector-run.js';
+import { notSent, StatusPollTally } from './target/poll-policy.js';
 
-export interface CollectorResult {
-  success: boolean;
-  durationSeconds: number;
-  /** Unix ms of the end of the run. */
-  at: number;
-  error?: string;
-}
+export type { CollectorResult };
+export { RenderedExposition } from './metrics/rendered.js';
 
 export interface TargetOptions {
   config: Config;
@@ -40,55 +33,33 @@ export interface TargetOptions {
   maxBodyBytes?: number;
 }
 
-/** One rendered exposition (UTF-8); a new object per render, so it can key caches derived from it. */
-export class RenderedExposition {
-  private decoded: string | null = null;
-
-  constructor(readonly bytes: Buffer) {}
-
-  /** The exposition as text (decoded on first use: scrapes only need the bytes). */
-  get text(): string {
-    this.decoded ??= this.bytes.toString('utf8');
-    return this.decoded;
-  }
-}
-
-const NOTHING_RENDERED = new RenderedExposition(Buffer.alloc(0));
-
-// Order matters: trunk ids identify trunk channels, and live channels correct legacy peer states.
-const STATUS_ORDER: readonly CollectorName[] = ['providers', 'calls', 'peers'];
+type OwnName = (typeof OWN_SCHEDULE)[number];
 
 /**
- * One PBX: its transport and API adapter, its collectors, its registry and last snapshot.
- * Self-contained so that one process can later serve many PBXs.
+ * One PBX: its transport and API adapter, its collectors, its registry and last snapshot. The
+ * parts live in src/target/ (adapter resolution, the collector run wrapper, the poll verdict);
+ * this class wires them and runs the polls. Self-contained, so a fleet is a collection of them.
  */
 export class PbxTarget {
   readonly registry = new Registry();
   readonly health: HealthMetrics;
   readonly transport: Transport;
-  readonly results = new Map<CollectorName, CollectorResult>();
   readonly snapshot: TargetSnapshot = { providers: null, liveEndpoints: null, extensionNumbers: null };
   /** This PBX's secrets: API key, password, and the session cookies it hands out. */
   readonly secrets: SecretScrubber;
   private readonly leaveScrubbers: () => void;
   private readonly pollLog: PollLog;
-  private readonly collectors = new Map<CollectorName, Collector>();
+  private readonly runs: CollectorRuns;
+  private readonly resolver: ApiResolver;
+  private readonly renderer: RegistryRenderer;
+  /** Every collector built from COLLECTORS; `active` holds those that run on this PBX. */
+  private readonly built = new Map<CollectorName, Collector>();
+  private readonly active = new Map<CollectorName, Collector>();
   private readonly log: Logger;
   private readonly now: () => number;
-  private readonly monotonicMs: () => number;
   /** Whether the last poll deciding mikopbx_up got a valid answer (see updateUp). */
   private apiAnswered = false;
-  private api: PbxApi | null = null;
-  private resolving: Promise<PbxApi> | null = null;
-  private redetect = false;
-  private statusRunning: Promise<void> | null = null;
-  private cdr: CdrCollector | null = null;
-  private cdrRunning: Promise<void> | null = null;
-  private system: SystemCollector | null = null;
-  private systemRunning: Promise<void> | null = null;
-  private rendered: RenderedExposition = NOTHING_RENDERED;
-  private renderSeq = 0;
-  private readonly renderListeners: ((exposition: RenderedExposition) => void)[] = [];
+  private readonly running = new Map<ScheduleName, Promise<void>>();
   /** The effective schedule: the configured one, stretched to fit the request budget. */
   private plan: SchedulePlan;
 
@@ -101,7 +72,6 @@ export class PbxTarget {
     if (stretch && this.plan.generation !== null) this.log.warn({ reason: 'budget' }, stretch);
     else if (stretch) this.log.info({ reason: 'budget' }, stretch);
     this.now = opts.now ?? Date.now;
-    this.monotonicMs = opts.monotonicMs ?? (() => performance.now());
     this.secrets = new SecretScrubber({ secrets: configSecrets(config) });
     // It joins the scrubbers its logger writes through (one source, so its secrets are scrubbed
     // from exactly the lines that logger writes) until close().
@@ -126,44 +96,68 @@ export class PbxTarget {
       ...(opts.sleep ? { sleep: opts.sleep } : {}),
       ...(opts.maxBodyBytes ? { maxBodyBytes: opts.maxBodyBytes } : {}),
     });
-    const enabled = new Set(config.collectors);
-    const status = this.plan.statusIntervalSeconds;
-    if (enabled.has('providers')) this.collectors.set('providers', new ProvidersCollector(this.registry, status));
-    if (enabled.has('calls')) this.collectors.set('calls', new CallsCollector(this.registry, status));
-    if (enabled.has('peers')) {
-      this.collectors.set('peers', new PeersCollector(this.registry, { intervalSeconds: status, details: config.peerDetails }));
-    }
-    if (enabled.has('cdr')) {
-      this.cdr = new CdrCollector(this.registry, {
-        intervalSeconds: this.plan.cdrIntervalSeconds,
+    this.runs = new CollectorRuns({
+      health: this.health,
+      pollLog: this.pollLog,
+      log: this.log,
+      snapshot: this.snapshot,
+      now: this.now,
+      monotonicMs: opts.monotonicMs ?? (() => performance.now()),
+      describe: (e) => this.describeError(e),
+    });
+    this.resolver = new ApiResolver({
+      config,
+      transport: this.transport,
+      log: this.log,
+      onGeneration: (api) => this.onGeneration(api),
+      // Back after an outage or a generation change: the CDR cursor may have moved.
+      onRedetected: () => (this.built.get('cdr') as { requestCursorCheck?: () => void } | undefined)?.requestCursorCheck?.(),
+    });
+    this.renderer = new RegistryRenderer(this.registry);
+    for (const name of [...STATUS_ORDER, ...OWN_SCHEDULE]) {
+      if (!config.collectors.includes(name)) continue;
+      const collector = collectorSpec(name).create({
+        registry: this.registry,
+        intervalSeconds: this.intervalSeconds(name),
+        peerDetails: config.peerDetails,
         budgetRemaining: () => this.transport.budget.remaining(),
         // A backlog page is read only while a minute of status polls still fits beside it.
         budgetReserve: () => Math.min(this.plan.statusRequestsPerMinute + SPARE_REQUESTS, config.maxRequestsPerMinute - 1),
         now: this.now,
       });
-      this.collectors.set('cdr', this.cdr);
-      if (config.apiVersion === 'legacy') this.setCdrAvailable(false, 'legacy');
-    }
-    if (enabled.has('system')) {
-      this.system = new SystemCollector(this.registry, config.systemPollIntervalSeconds);
-      this.collectors.set('system', this.system);
-      if (config.apiVersion === 'legacy') this.setSystemAvailable(false, 'legacy');
+      this.built.set(name, collector);
+      this.active.set(name, collector);
+      if (config.apiVersion === 'legacy') this.setV3OnlyAvailable(name, false, 'legacy');
     }
     this.health.requestBudgetRemaining.set(config.maxRequestsPerMinute);
-    this.health.setIntervals(this.intervals(), [...this.collectors.keys()]);
+    this.health.setIntervals(this.intervals(), [...this.active.keys()]);
+  }
+
+  get config(): Config {
+    return this.opts.config;
+  }
+
+  get generation(): PbxApi['generation'] | null {
+    return this.resolver.api?.generation ?? null;
+  }
+
+  /** Each collector's last result (the landing page, /readyz). */
+  get results(): ReadonlyMap<CollectorName, CollectorResult> {
+    return this.runs.results;
   }
 
   /** How often a collector runs now: the status collectors together, cdr and system on their own schedules. */
-  intervalSeconds(name: CollectorName | 'status'): number {
-    if (name === 'system') return this.opts.config.systemPollIntervalSeconds;
-    return name === 'cdr' ? this.plan.cdrIntervalSeconds : this.plan.statusIntervalSeconds;
+  intervalSeconds(name: CollectorName | ScheduleName): number {
+    const schedule = name === 'status' ? 'status' : collectorSpec(name).schedule;
+    return this.intervals()[schedule];
   }
 
   /** How often the configuration asks a collector to run (before any stretching). */
   configuredIntervalSeconds(name: CollectorName): number {
     const { config } = this.opts;
-    if (name === 'system') return config.systemPollIntervalSeconds;
-    return name === 'cdr' ? config.cdrPollIntervalSeconds : config.pollIntervalSeconds;
+    const schedule = collectorSpec(name).schedule;
+    if (schedule === 'system') return config.systemPollIntervalSeconds;
+    return schedule === 'cdr' ? config.cdrPollIntervalSeconds : config.pollIntervalSeconds;
   }
 
   /** The effective schedule (what the budget made of the configured one). */
@@ -171,8 +165,53 @@ export class PbxTarget {
     return this.plan;
   }
 
-  private intervals(): { status: number; cdr: number; system: number } {
+  /**
+   * The polls to schedule: the status poll when a status collector is enabled, and one job per
+   * enabled collector with its own schedule (not on a PBX configured legacy: v3 only).
+   */
+  jobs(): Job[] {
+    const { config } = this.opts;
+    const jobs: Job[] = hasStatusCollectors(config) ? [{ name: 'status', intervalSeconds: () => this.intervalSeconds('status'), run: () => this.runStatusPoll() }] : [];
+    for (const name of OWN_SCHEDULE) {
+      if (!config.collectors.includes(name) || (config.apiVersion === 'legacy' && collectorSpec(name).v3Only)) continue;
+      jobs.push({ name, intervalSeconds: () => this.intervalSeconds(name), run: () => this.runOwnPoll(name) });
+    }
+    return jobs;
+  }
+
+  /** /readyz: every enabled collector has finished its first run (successfully or not). */
+  isReady(): boolean {
+    return this.opts.config.collectors.every((name) => this.runs.results.has(name) || !this.active.has(name));
+  }
+
+  /** The last rendered exposition of this target's registry (never blocks on the PBX). */
+  metricsText(): string {
+    return this.renderer.current().text;
+  }
+
+  /** The last rendered exposition as text and bytes; replaced (never changed) by each render. */
+  exposition(): RenderedExposition {
+    return this.renderer.current();
+  }
+
+  /** Calls listener with each new exposition, right after its render (e.g. to compress it ahead). */
+  onRender(listener: (exposition: RenderedExposition) => void): void {
+    this.renderer.onRender(listener);
+  }
+
+  private intervals(): PollIntervals {
     return { status: this.plan.statusIntervalSeconds, cdr: this.plan.cdrIntervalSeconds, system: this.opts.config.systemPollIntervalSeconds };
+  }
+
+  /** A new adapter (the first, or another generation): plan for it and start or stop the v3-only collectors. */
+  private onGeneration(api: PbxApi): void {
+    this.replan(api.generation);
+    this.health.apiInfo.reset();
+    this.health.apiInfo.set({ api: api.generation }, 1);
+    for (const name of this.built.keys()) {
+      const v3Only = collectorSpec(name).v3Only;
+      if (v3Only) this.setV3OnlyAvailable(name, v3Only.available(api), api.generation);
+    }
   }
 
   /** The generation (and so the requests per poll) is known: plan for it, and say so if stretched. */
@@ -185,261 +224,102 @@ export class PbxTarget {
       this.log.info({ api: generation, statusIntervalSeconds: this.plan.statusIntervalSeconds }, 'the configured poll intervals fit the request budget of this PBX');
     }
     if (before.statusIntervalSeconds === this.plan.statusIntervalSeconds && before.cdrIntervalSeconds === this.plan.cdrIntervalSeconds) return;
-    for (const [, collector] of this.collectors) collector.setIntervalSeconds(this.intervalSeconds(collector.name));
-    if (this.cdr && !this.collectors.has('cdr')) this.cdr.setIntervalSeconds(this.plan.cdrIntervalSeconds);
-    this.health.setIntervals(this.intervals(), [...this.collectors.keys()]);
+    for (const [name, collector] of this.built) collector.setIntervalSeconds(this.intervalSeconds(name));
+    this.health.setIntervals(this.intervals(), [...this.active.keys()]);
   }
 
-  get config(): Config {
-    return this.opts.config;
-  }
-
-  get generation(): PbxApi['generation'] | null {
-    return this.api?.generation ?? null;
-  }
-
-  /** /readyz: every enabled collector has finished its first run (successfully or not). */
-  isReady(): boolean {
-    return this.opts.config.collectors.every((name) => this.results.has(name) || !this.collectors.has(name));
-  }
-
-  /** The last rendered exposition of this target's registry (never blocks on the PBX). */
-  metricsText(): string {
-    return this.rendered.text;
-  }
-
-  /** The last rendered exposition as text and bytes; replaced (never changed) by each render. */
-  exposition(): RenderedExposition {
-    return this.rendered;
-  }
-
-  /** Calls listener with each new exposition, right after its render (e.g. to compress it ahead). */
-  onRender(listener: (exposition: RenderedExposition) => void): void {
-    this.renderListeners.push(listener);
-  }
-
-  /** Resolves the API adapter; concurrent callers (status and cdr polls) share one detection. */
-  private resolveApi(): Promise<PbxApi> {
-    if (this.api && !this.redetect) return Promise.resolve(this.api);
-    this.resolving ??= this.detectApi().finally(() => {
-      this.resolving = null;
-    });
-    return this.resolving;
-  }
-
-  /** Detects the generation when configured `auto` and (re)builds the adapter. */
-  private async detectApi(): Promise<PbxApi> {
-    const setting = this.opts.config.apiVersion;
-    const generation = setting === 'auto' ? await detectGeneration(this.transport) : setting;
-    if (this.api) this.cdr?.requestCursorCheck(); // back after an outage or a generation change
-    if (this.api?.generation !== generation) {
-      if (this.api) this.log.warn({ from: this.api.generation, to: generation }, 'MikoPBX API generation changed');
-      else this.log.info({ api: generation }, 'MikoPBX API generation detected');
-      this.api = createApi(generation, this.transport, this.opts.config, this.log);
-      this.replan(generation);
-      this.health.apiInfo.reset();
-      this.health.apiInfo.set({ api: generation }, 1);
-      this.setCdrAvailable(this.api.cdr !== undefined, generation);
-      this.setSystemAvailable(this.api.health !== undefined, generation);
+  /**
+   * A v3-only collector runs, exports its series and holds /readyz back where the PBX serves what
+   * it reads; elsewhere none of that, and the log says so once per change.
+   */
+  private setV3OnlyAvailable(name: CollectorName, available: boolean, generation: PbxApi['generation']): void {
+    const collector = this.built.get(name);
+    const v3Only = collectorSpec(name).v3Only;
+    if (!collector || !v3Only || available === this.active.has(name)) return;
+    collector.setRegistered?.(available);
+    if (available) {
+      this.active.set(name, collector);
+      this.health.initCollectors([name]);
+      this.health.setIntervals(this.intervals(), [name]);
+      this.log.info({ collector: name, api: generation }, v3Only.started);
+    } else {
+      this.active.delete(name);
+      this.runs.results.delete(name);
+      this.health.removeCollector(name);
+      this.log.warn({ collector: name, api: generation }, v3Only.notStarted);
     }
-    this.redetect = false;
-    return this.api;
   }
 
   /** Runs peers, providers and calls once, one after another. Overlapping calls share one run. */
   runStatusPoll(): Promise<void> {
-    if (!this.statusRunning) {
-      const deadline = this.now() + this.pollBudgetMs(this.plan.statusIntervalSeconds);
-      this.statusRunning = this.transport.withDeadline(deadline, () => this.statusPoll()).finally(() => {
-        this.statusRunning = null;
-      });
+    return this.once('status', () => this.statusPoll());
+  }
+
+  /** The cdr poll (its own schedule); see runOwnPoll. */
+  runCdrPoll(): Promise<void> {
+    return this.runOwnPoll('cdr');
+  }
+
+  /** The system poll (its own schedule); see runOwnPoll. */
+  runSystemPoll(): Promise<void> {
+    return this.runOwnPoll('system');
+  }
+
+  /**
+   * Runs a collector that has its own schedule once. The v3-only ones (cdr, system) are not
+   * started on legacy MikoPBX: there their series are not exported and /readyz does not wait for
+   * them; with MIKOPBX_API_VERSION=auto that is known only after detection.
+   */
+  runOwnPoll(name: OwnName): Promise<void> {
+    if (!this.built.has(name)) return Promise.resolve();
+    return this.once(name, () => this.ownPoll(name));
+  }
+
+  /**
+   * Starts a poll unless it is running (then its callers share the run). A poll never outlasts
+   * its interval (a cdr backlog continues next time), or one request timeout where that is longer.
+   */
+  private once(schedule: ScheduleName, poll: () => Promise<void>): Promise<void> {
+    let running = this.running.get(schedule);
+    if (!running) {
+      const budgetMs = Math.max(this.intervals()[schedule], this.opts.config.timeoutSeconds) * 1000;
+      running = this.transport.withDeadline(this.now() + budgetMs, poll).finally(() => this.running.delete(schedule));
+      this.running.set(schedule, running);
     }
-    return this.statusRunning;
+    return running;
   }
 
   private async statusPoll(): Promise<void> {
-    const names = STATUS_ORDER.filter((n) => this.collectors.has(n));
-    const { api, setupError } = await this.tryResolveApi();
-    const failures: CollectorFailure[] = [];
-    const skipped: CollectorName[] = [];
-    let skipError: PbxApiError | null = null;
-    let anySuccess = false;
-    let unreachable = isUnreachable(setupError);
-    let notFound = false;
-    // MikoPBX serves all API requests with 3 workers (mikopbx-api.md §7.3): once a request of this
-    // poll timed out or met a network failure, the rest would only queue behind it or fail alike.
-    let cutShort: PbxApiError | null = null;
-    for (const name of names) {
-      const error = await this.runOne(name, api, setupError ?? (cutShort ? skippedAfter(cutShort) : null));
-      if (error === null) {
-        anySuccess = true;
-        continue;
-      }
-      if (notSent(error)) {
-        skipped.push(name);
-        skipError ??= error;
-        continue;
-      }
-      const cuts = cutShort === null && cutsPollShort(error);
-      if (cuts) cutShort = error as PbxApiError;
-      failures.push({ collector: name, error, primary: cuts });
-      if (isUnreachable(error)) unreachable = true;
-      if (error instanceof PbxApiError && error.kind === 'not-found') notFound = true;
+    const { api, setupError } = await this.resolver.tryResolve();
+    const tally = new StatusPollTally(setupError);
+    for (const name of STATUS_ORDER) {
+      if (!this.active.has(name)) continue;
+      tally.record(name, await this.runs.run(name, this.active.get(name), api, tally.presetError()));
     }
-    // A PBX that was unreachable may come back upgraded (or downgraded): detect again then.
-    // Also when a whole poll met 404s: the PBX rebooted into another generation between two polls.
-    if ((unreachable || notFound) && !anySuccess) this.redetect = true;
+    if (tally.redetect) this.resolver.requestRedetect();
     // A poll the exporter did not send at all says nothing about the PBX: up stays as it was.
-    this.updateUp(anySuccess || failures.length > 0 ? anySuccess : undefined);
-    if (skipError) this.pollLog.skipped('status', skipped, skipError);
-    if (failures.length > 0 || anySuccess) this.pollLog.poll('status', failures);
+    this.updateUp(tally.answered);
+    if (tally.skipError) this.pollLog.skipped('status', tally.skipped, tally.skipError);
+    if (tally.sent) this.pollLog.poll('status', tally.failures);
     await this.render();
   }
 
-  /** resolveApi() for a poll: a failed detection is the error of every collector of that poll. */
-  private async tryResolveApi(): Promise<{ api: PbxApi | null; setupError: unknown }> {
-    try {
-      return { api: await this.resolveApi(), setupError: null };
-    } catch (e) {
-      return { api: null, setupError: e };
-    }
-  }
-
-  /**
-   * How long one poll may take: its interval (so it never runs into the next), or one request
-   * timeout where the interval is shorter than that.
-   */
-  private pollBudgetMs(intervalSeconds: number): number {
-    return Math.max(intervalSeconds, this.opts.config.timeoutSeconds) * 1000;
-  }
-
-  /**
-   * Runs the cdr collector once (its own schedule). Legacy MikoPBX has no CDR endpoint in its
-   * core: there the collector is not started, its series are not exported and /readyz does not
-   * wait for it. With MIKOPBX_API_VERSION=auto that is known only after detection.
-   */
-  runCdrPoll(): Promise<void> {
-    if (!this.cdr) return Promise.resolve();
-    // Like the status poll, a cdr poll never outlasts its interval (a backlog continues next time).
-    const deadline = this.now() + this.pollBudgetMs(this.plan.cdrIntervalSeconds);
-    this.cdrRunning ??= this.transport.withDeadline(deadline, () => this.cdrPoll()).finally(() => {
-      this.cdrRunning = null;
-    });
-    return this.cdrRunning;
-  }
-
-  private async cdrPoll(): Promise<void> {
-    const { api, setupError } = await this.tryResolveApi();
-    // Detection decides whether this PBX has a CDR endpoint; while unreachable, the last verdict holds.
-    if (!this.collectors.has('cdr')) {
+  private async ownPoll(name: OwnName): Promise<void> {
+    const { api, setupError } = await this.resolver.tryResolve();
+    // Detection decides whether this PBX serves the collector; while unreachable, the last verdict holds.
+    if (!this.active.has(name)) {
       this.updateUp();
       return this.render();
     }
-    const error = await this.runOne('cdr', api, setupError);
+    const error = await this.runs.run(name, this.active.get(name), api, setupError);
     const sent = !notSent(error);
-    // Without status collectors, the cdr poll is the only sign of the API answering.
-    this.updateUp(hasStatusCollectors(this.opts.config) || !sent ? undefined : error === null);
-    if (sent) this.pollLog.poll('cdr', error === null ? [] : [{ collector: 'cdr', error }]);
-    else this.pollLog.skipped('cdr', ['cdr'], error);
+    // Without status collectors, the cdr poll is the only sign of the API answering. The system
+    // poll never decides it: a key without the health paths must not make the PBX look down.
+    const decidesUp = name === 'cdr' && !hasStatusCollectors(this.opts.config);
+    this.updateUp(decidesUp && sent ? error === null : undefined);
+    if (sent) this.pollLog.poll(name, error === null ? [] : [{ collector: name, error }]);
+    else this.pollLog.skipped(name, [name], error);
     await this.render();
-  }
-
-  /**
-   * Runs the system collector once (its own schedule; v3 only, like cdr). It never decides
-   * mikopbx_up: a key without the health paths must not make the PBX look down.
-   */
-  runSystemPoll(): Promise<void> {
-    if (!this.system) return Promise.resolve();
-    const deadline = this.now() + this.pollBudgetMs(this.opts.config.systemPollIntervalSeconds);
-    this.systemRunning ??= this.transport.withDeadline(deadline, () => this.systemPoll()).finally(() => {
-      this.systemRunning = null;
-    });
-    return this.systemRunning;
-  }
-
-  private async systemPoll(): Promise<void> {
-    const { api, setupError } = await this.tryResolveApi();
-    if (!this.collectors.has('system')) {
-      this.updateUp();
-      return this.render();
-    }
-    const error = await this.runOne('system', api, setupError);
-    this.updateUp();
-    if (!notSent(error)) this.pollLog.poll('system', error === null ? [] : [{ collector: 'system', error }]);
-    else this.pollLog.skipped('system', ['system'], error);
-    await this.render();
-  }
-
-  private setSystemAvailable(available: boolean, generation: PbxApi['generation']): void {
-    this.setV3OnlyAvailable('system', this.system, available, () => {
-      if (available) this.log.info({ collector: 'system', api: generation }, 'system collector started: this PBX has the v3 health endpoints');
-      else this.log.warn({ collector: 'system', api: generation }, 'system collector not started: the legacy MikoPBX core (≤ 2024.x) has no storage, advice, firewall or datetime endpoints in its API; PBX health metrics are not exported');
-    });
-  }
-
-  private setCdrAvailable(available: boolean, generation: PbxApi['generation']): void {
-    this.setV3OnlyAvailable('cdr', this.cdr, available, () => {
-      if (available) this.log.info({ collector: 'cdr', api: generation }, 'cdr collector started: this PBX has the v3 CDR endpoint');
-      else this.log.warn({ collector: 'cdr', api: generation }, 'cdr collector not started: the legacy MikoPBX core (≤ 2024.x) has no CDR endpoint; completed-call metrics are not exported');
-    });
-  }
-
-  /**
-   * cdr and system exist on v3 only: there they run, export their series and hold /readyz back;
-   * on legacy none of that, and `say` tells it once per change.
-   */
-  private setV3OnlyAvailable(name: 'cdr' | 'system', collector: CdrCollector | SystemCollector | null, available: boolean, say: () => void): void {
-    if (!collector || available === this.collectors.has(name)) return;
-    collector.setRegistered(available);
-    if (available) {
-      this.collectors.set(name, collector);
-      this.health.initCollectors([name]);
-      this.health.setIntervals(this.intervals(), [name]);
-    } else {
-      this.collectors.delete(name);
-      this.results.delete(name);
-      this.health.removeCollector(name);
-    }
-    say();
-  }
-
-  /**
-   * Runs one collector with timing and success recording (node_exporter's execute()); returns
-   * its error, or null. A preset error (failed detection, skipped) fails it without a request.
-   * A run the exporter did not send (budget, shutdown) is counted as skipped and changes nothing
-   * else: its last result, success and duration stand.
-   */
-  private async runOne(name: CollectorName, api: PbxApi | null, presetError: unknown): Promise<unknown> {
-    const collector = this.collectors.get(name);
-    const start = this.monotonicMs();
-    let error: unknown = presetError ?? null;
-    if (error === null && collector && api) {
-      try {
-        await collector.collect({ api, snapshot: this.snapshot, log: this.log, now: this.now });
-      } catch (e) {
-        error = e ?? new Error('collector failed without a reason');
-      }
-    }
-    const durationSeconds = (this.monotonicMs() - start) / 1000;
-    const at = this.now();
-    const labels = { collector: name };
-    if (notSent(error)) {
-      this.health.collectorSkipped.inc({ collector: name, reason: error.kind });
-      this.pollLog.collector(name, error, durationSeconds);
-      return error;
-    }
-    this.health.collectorDuration.set(labels, durationSeconds);
-    const result: CollectorResult = { success: error === null, durationSeconds, at };
-    if (error !== null) {
-      result.error = this.describeError(error);
-      this.health.collectorSuccess.set(labels, 0);
-    } else {
-      this.health.collectorSuccess.set(labels, 1);
-      this.health.collectorLastSuccess.set(labels, at / 1000);
-    }
-    this.pollLog.collector(name, error, durationSeconds);
-    this.results.set(name, result);
-    return error;
   }
 
   /** The one-line reason shown in logs and on the landing page (never with a secret in it). */
@@ -469,17 +349,13 @@ export class PbxTarget {
       this.health.backoffUntil.set({ reason }, this.transport.backoff.until(reason) / 1000);
     }
     this.health.requestBudgetRemaining.set(this.transport.budget.remaining());
-    const seq = ++this.renderSeq;
-    const bytes = await renderExposition(this.registry);
-    if (seq !== this.renderSeq) return; // a later render overtook this one
-    this.rendered = new RenderedExposition(bytes);
-    for (const listener of this.renderListeners) listener(this.rendered);
+    await this.renderer.render();
   }
 
   /** Stops all traffic to the PBX; its secrets are dropped once the aborted polls have ended. */
   close(): void {
     this.transport.close();
-    const running = [this.statusRunning, this.cdrRunning, this.systemRunning].filter((p) => p !== null);
+    const running = [...this.running.values()];
     const forget = () => {
       this.leaveScrubbers();
       this.secrets.clear();
@@ -487,27 +363,4 @@ export class PbxTarget {
     if (running.length === 0) forget();
     else void Promise.allSettled(running).then(forget);
   }
-}
-
-/** An error of a request the exporter itself did not send: no evidence about the PBX. */
-function notSent(e: unknown): e is PbxApiError & { kind: SkipReason } {
-  return e instanceof PbxApiError && (SKIP_REASONS as readonly string[]).includes(e.kind);
-}
-
-function isUnreachable(e: unknown): boolean {
-  return e instanceof PbxApiError && (e.kind === 'network' || e.kind === 'timeout');
-}
-
-/**
- * Whether a failure makes the rest of its poll pointless: a timeout, or a network failure other
- * than a reset (a reset is often just a kept-alive socket the PBX closed; a new one may work).
- */
-function cutsPollShort(e: unknown): boolean {
-  return e instanceof PbxApiError && (e.kind === 'timeout' || (e.kind === 'network' && e.code !== 'ECONNRESET' && e.code !== 'EPIPE'));
-}
-
-/** The error of a collector not run because an earlier request of its poll timed out or failed. */
-function skippedAfter(cause: PbxApiError): PbxApiError {
-  const what = cause.kind === 'timeout' ? 'timed out' : 'met a network failure';
-  return new PbxApiError('skipped', '', `skipped: an earlier request of this poll (${cause.endpoint}) ${what}`);
 }

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { PbxApi } from '../api/pbx-api.js';
 import type { Provider } from '../api/types.js';
-import type { CollectorName } from '../config.js';
 
 /** What collectors of one target share between runs (latest successful results only). */
 export interface TargetSnapshot {
@@ -26,8 +25,10 @@ export interface CollectContext {
  * a deleted object's series disappear at the next successful run.
  */
 export interface Collector {
-  readonly name: CollectorName;
+  readonly name: string;
   collect(ctx: CollectContext): Promise<void>;
   /** The effective interval changed (the request budget stretched it): HELP texts say the new one. */
   setIntervalSeconds(seconds: number): void;
+  /** Removes (false) or restores its series: a v3-only collector on a legacy PBX exports none. */
+  setRegistered?(on: boolean): void;
 }

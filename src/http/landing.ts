@@ -1,4 +1,4 @@
-import type { CollectorResult } from '../target.js';
+import type { CollectorResult } from '../target/collector-run.js';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 

@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import type { RenderedExposition } from '../target.js';
+import type { RenderedExposition } from '../metrics/rendered.js';
 import { deflateFinal, deflateOpen, gzipSpliced, type OpenDeflate } from './gzip-splice.js';
 
 export interface MetricsBodyOptions {

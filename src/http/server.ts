@@ -1,7 +1,9 @@
 import http from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { PbxTarget } from '../target.js';
+import type { RenderedExposition } from '../metrics/rendered.js';
+import type { CollectorResult } from '../target/collector-run.js';
+import type { CollectorName } from '../collectors/table.js';
 import { VERSION } from '../version.js';
 import { acceptsGzip } from './accept-encoding.js';
 import { renderLanding } from './landing.js';
@@ -9,8 +11,21 @@ import { MetricsBody } from './metrics-body.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
+/** What the HTTP side needs of a PBX target: its rendered snapshot and the state the pages show. */
+export interface ServedTarget {
+  exposition(): RenderedExposition;
+  onRender(listener: (exposition: RenderedExposition) => void): void;
+  isReady(): boolean;
+  scrub(text: string): string;
+  readonly generation: string | null;
+  readonly config: { readonly collectors: readonly CollectorName[] };
+  readonly results: ReadonlyMap<CollectorName, CollectorResult>;
+  intervalSeconds(name: CollectorName): number;
+  configuredIntervalSeconds(name: CollectorName): number;
+}
+
 export interface HandlerOptions {
-  target: PbxTarget;
+  target: ServedTarget;
   processRegistry: Registry;
   logger: Logger;
   /** Returns false (after answering) when a protected path is refused, e.g. by basic auth. */
@@ -82,7 +97,7 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
   };
 }
 
-function landing(target: PbxTarget): string {
+function landing(target: ServedTarget): string {
   return renderLanding({
     version: VERSION,
     api: target.generation,
