@@ -3,7 +3,7 @@ import type https from 'node:https';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { configWarnings, type Config } from './config.js';
-import { listen } from './http/server.js';
+import { closeServer, createHandler, listen } from './http/server.js';
 import { createWebServer } from './http/web-server.js';
 import { scrubbersOf } from './log.js';
 import { createProcessRegistry } from './metrics/process.js';
@@ -57,8 +57,8 @@ export async function startExporter(config: Config, logger: Logger, opts: StartO
   let web;
   try {
     web = createWebServer({
-      target,
-      processRegistry,
+      routes: (hooks) => createHandler({ target, processRegistry, logger, ...hooks }),
+      scrub: (text) => target.scrub(text),
       logger,
       ...(scrubbers ? { scrubbers } : {}),
       webConfigFile: config.webConfigFile,
@@ -112,17 +112,4 @@ export async function startExporter(config: Config, logger: Logger, opts: StartO
       return stopping;
     },
   };
-}
-
-/** Stops listening, drops idle keep-alive sockets now and busy ones after a grace period. */
-function closeServer(server: http.Server | https.Server, graceMs: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const force = setTimeout(() => server.closeAllConnections(), graceMs);
-    force.unref();
-    server.close(() => {
-      clearTimeout(force);
-      resolve();
-    });
-    server.closeIdleConnections();
-  });
 }

@@ -1,38 +1,52 @@
 #!/usr/bin/env node
-import { ConfigError, loadConfig, type Config } from './config.js';
-import { startExporter, type Exporter } from './exporter.js';
+import { ConfigError, loadConfig, loadFleetSettings, type Config, type FleetSettings } from './config.js';
+import { startExporter } from './exporter.js';
+import { startFleetExporter } from './fleet/fleet-exporter.js';
 import { createLogger } from './log.js';
 import { ScrubberRegistry } from './secrets.js';
 
+function configProblem(e: unknown): never | void {
+  if (e instanceof ConfigError) {
+    process.stderr.write(`mikopbx-exporter: ${e.message}\n`);
+    process.exit(2);
+  }
+}
+
 /** Exit codes: 0 clean shutdown, 1 cannot start (e.g. port taken), 2 configuration error. */
 async function main(): Promise<void> {
-  let config: Config;
+  let fleet: FleetSettings | null;
+  let config: Config | null = null;
   try {
-    config = loadConfig(process.env);
+    fleet = loadFleetSettings(process.env);
+    if (!fleet) config = loadConfig(process.env);
   } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`mikopbx-exporter: ${e.message}\n`);
-      process.exit(2);
-    }
+    configProblem(e);
     throw e;
   }
-  // The live secret scrubbers: the logger writes through them, the PBX target and the web server
+  const settings = fleet?.defaults ?? (config as Config);
+  // The live secret scrubbers: the logger writes through them, the PBX targets and the web server
   // join them with their own secrets.
   const scrubbers = new ScrubberRegistry();
-  const logger = createLogger({ level: config.logLevel, scrubbers });
+  const logger = createLogger({ level: settings.logLevel, scrubbers });
   // A bug somewhere must not silently stop the polling; log it (scrubbed) and carry on.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason, reason: 'internal' }, 'unhandled promise rejection (a bug; please report it)'));
 
-  let exporter: Exporter;
+  let stop: () => Promise<void>;
+  let reload: () => void;
   try {
-    exporter = await startExporter(config, logger);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`mikopbx-exporter: ${e.message}\n`);
-      process.exit(2);
+    if (fleet) {
+      const exporter = await startFleetExporter(fleet, logger);
+      stop = () => exporter.stop();
+      reload = () => void exporter.reload('SIGHUP');
+    } else {
+      const exporter = await startExporter(config as Config, logger);
+      stop = () => exporter.stop();
+      reload = () => logger.info({ signal: 'SIGHUP' }, 'SIGHUP: nothing to reload for a single PBX (WEB_CONFIG_FILE is re-read when it changes)');
     }
+  } catch (e) {
+    configProblem(e);
     const err = e as NodeJS.ErrnoException;
-    const hint = err.code === 'EADDRINUSE' ? ` (port ${config.listenPort} is in use; set LISTEN_PORT)` : '';
+    const hint = err.code === 'EADDRINUSE' ? ` (port ${settings.listenPort} is in use; set LISTEN_PORT)` : '';
     logger.fatal({ err: e }, `cannot start: ${err.message}${hint}`);
     process.exit(1);
   }
@@ -48,13 +62,14 @@ async function main(): Promise<void> {
       logger.warn('shutdown took too long; exiting anyway');
       process.exit(0);
     }, 5000).unref();
-    void exporter.stop().then(() => {
+    void stop().then(() => {
       logger.info('stopped');
       process.exit(0);
     });
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGHUP', () => reload());
 }
 
 void main();

@@ -5,6 +5,19 @@ export interface Job {
   /** Read at every run: the effective interval may change (see SchedulePlan). */
   intervalSeconds: number | (() => number);
   run: () => Promise<unknown>;
+  /**
+   * Fleet jobs: the first run comes this long after the job is added, and runs stay on that
+   * grid (due at offset + k × interval), so many targets spread over the interval instead of
+   * all polling at once; a run still going when the next is due skips that slot.
+   */
+  offsetMs?: number;
+}
+
+export interface SchedulerHooks {
+  /** A job started, this long after it was due (fleet jobs only; the first run of others is not "due"). */
+  onStart?: (job: Job, latenessMs: number) => void;
+  /** A job was due while its previous run was still going, so this slot was skipped. */
+  onOverrun?: (job: Job) => void;
 }
 
 /**
@@ -16,6 +29,9 @@ const TICK_SLACK_MS = 100;
 interface JobState extends Job {
   nextAt: number;
   running: Promise<void> | null;
+  removed: boolean;
+  /** The job as added (what hooks and remove() know it by). */
+  source: Job;
 }
 
 /**
@@ -24,7 +40,7 @@ interface JobState extends Job {
  * any interval works (cron expressions alone cannot say "every 45 s").
  */
 export class Scheduler {
-  private readonly jobs: JobState[];
+  private jobs: JobState[] = [];
   private task: ScheduledTask | null = null;
   private stopped = false;
 
@@ -32,8 +48,29 @@ export class Scheduler {
     jobs: Job[],
     private readonly onError: (job: string, e: unknown) => void,
     private readonly now: () => number = Date.now,
+    private readonly hooks: SchedulerHooks = {},
   ) {
-    this.jobs = jobs.map((j) => ({ ...j, nextAt: 0, running: null }));
+    this.add(jobs);
+  }
+
+  /** Adds jobs: plain ones run at the next tick, fleet ones (offsetMs) at their offset. */
+  add(jobs: Job[]): void {
+    const t = this.now();
+    for (const j of jobs) this.jobs.push({ ...j, nextAt: j.offsetMs === undefined ? 0 : t + j.offsetMs, running: null, removed: false, source: j });
+  }
+
+  /** Drops jobs from the schedule (a run in progress finishes, or is aborted by its owner). */
+  remove(jobs: readonly Job[]): void {
+    const gone = new Set(jobs);
+    for (const j of this.jobs) if (gone.has(j.source)) j.removed = true;
+    this.jobs = this.jobs.filter((j) => !j.removed);
+  }
+
+  /** Runs in progress now. */
+  get running(): number {
+    let n = 0;
+    for (const j of this.jobs) if (j.running) n += 1;
+    return n;
   }
 
   start(): void {
@@ -50,8 +87,21 @@ export class Scheduler {
     const t = this.now();
     const started: Promise<void>[] = [];
     for (const job of this.jobs) {
-      if (job.running || t < job.nextAt - TICK_SLACK_MS) continue;
-      job.nextAt = t + (typeof job.intervalSeconds === 'function' ? job.intervalSeconds() : job.intervalSeconds) * 1000;
+      if (t < job.nextAt - TICK_SLACK_MS) continue;
+      const intervalMs = (typeof job.intervalSeconds === 'function' ? job.intervalSeconds() : job.intervalSeconds) * 1000;
+      if (job.offsetMs !== undefined) {
+        const due = job.nextAt;
+        // The next slot on the grid after now; slots passed while running (or while the event loop was stuck) are skipped.
+        job.nextAt = due + Math.max(1, Math.ceil((t + TICK_SLACK_MS - due) / intervalMs)) * intervalMs;
+        if (job.running) {
+          this.hooks.onOverrun?.(job.source);
+          continue;
+        }
+        this.hooks.onStart?.(job.source, Math.max(0, t - due));
+      } else {
+        if (job.running) continue;
+        job.nextAt = t + intervalMs;
+      }
       const running = job
         .run()
         .then(

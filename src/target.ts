@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { BACKOFF_REASONS } from './api/backoff.js';
 import type { PbxApi } from './api/pbx-api.js';
 import { PbxApiError } from './api/errors.js';
-import { Transport } from './api/transport.js';
+import { Transport, type RequestGateLike } from './api/transport.js';
 import type { Collector, TargetSnapshot } from './collectors/collector.js';
 import { collectorSpec, OWN_SCHEDULE, STATUS_ORDER, type CollectorName, type ScheduleName } from './collectors/table.js';
 import { configSecrets, hasStatusCollectors, type Config } from './config.js';
@@ -31,9 +31,14 @@ export interface TargetOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Answers above this size are abandoned (default 32 MiB). */
   maxBodyBytes?: number;
+  /** The fleet's shared limit of requests in flight; absent for a single PBX. */
+  gate?: RequestGateLike;
 }
 
 type OwnName = (typeof OWN_SCHEDULE)[number];
+
+export const TARGET_STATES = ['pending', 'up', 'down', 'backing_off'] as const;
+export type TargetState = (typeof TARGET_STATES)[number];
 
 /**
  * One PBX: its transport and API adapter, its collectors, its registry and last snapshot. The
@@ -59,6 +64,8 @@ export class PbxTarget {
   private readonly now: () => number;
   /** Whether the last poll deciding mikopbx_up got a valid answer (see updateUp). */
   private apiAnswered = false;
+  /** Whether any poll has decided mikopbx_up yet. */
+  private upDecided = false;
   private readonly running = new Map<ScheduleName, Promise<void>>();
   /** The effective schedule: the configured one, stretched to fit the request budget. */
   private plan: SchedulePlan;
@@ -82,6 +89,7 @@ export class PbxTarget {
       cdrPollIntervalSeconds: this.plan.cdrIntervalSeconds,
       systemPollIntervalSeconds: config.systemPollIntervalSeconds,
       upFrom: hasStatusCollectors(config) ? 'status' : 'cdr',
+      fleet: opts.gate !== undefined,
     });
     this.health.initCollectors(config.collectors);
     this.transport = new Transport({
@@ -95,6 +103,7 @@ export class PbxTarget {
       now: this.now,
       ...(opts.sleep ? { sleep: opts.sleep } : {}),
       ...(opts.maxBodyBytes ? { maxBodyBytes: opts.maxBodyBytes } : {}),
+      ...(opts.gate ? { gate: opts.gate } : {}),
     });
     this.runs = new CollectorRuns({
       health: this.health,
@@ -322,6 +331,16 @@ export class PbxTarget {
     await this.render();
   }
 
+  /**
+   * What a fleet page says of this PBX: `pending` before any poll decided mikopbx_up,
+   * `backing_off` during a ban, overload or refused-login pause, else what mikopbx_up says.
+   */
+  get state(): TargetState {
+    if (this.transport.backoff.active()) return 'backing_off';
+    if (!this.upDecided) return 'pending';
+    return this.apiAnswered ? 'up' : 'down';
+  }
+
   /** The one-line reason shown in logs and on the landing page (never with a secret in it). */
   describeError(e: unknown): string {
     if (e instanceof PbxApiError) return this.scrub(e.endpoint ? `${e.endpoint}: ${e.message}` : e.message);
@@ -338,7 +357,10 @@ export class PbxTarget {
    * answer, and no ban or refused-login pause is on; any poll may start such a pause.
    */
   private updateUp(answered?: boolean): void {
-    if (answered !== undefined) this.apiAnswered = answered;
+    if (answered !== undefined) {
+      this.apiAnswered = answered;
+      this.upDecided = true;
+    }
     const banned = this.transport.backoff.until('rate_limited') > 0 || this.transport.backoff.until('login_refused') > 0;
     this.health.up.set(this.apiAnswered && !banned ? 1 : 0);
   }

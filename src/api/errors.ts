@@ -19,6 +19,7 @@ export type ApiErrorKind =
   | 'budget' // not sent: the request budget for this minute is spent
   | 'deadline' // not sent: the poll's time (its interval) is used up by slow answers before
   | 'skipped' // not sent: an earlier request of the same poll timed out or met a network failure
+  | 'in_flight' // not sent: fleet mode's MAX_REQUESTS_IN_FLIGHT stayed taken by other PBXs for the rest of the poll
   | 'shutdown'; // not sent or aborted: the exporter is stopping
 
 export class PbxApiError extends Error {
@@ -46,7 +47,7 @@ export class ShapeError extends Error {
   }
 }
 
-const NOT_SENT: ReadonlySet<ApiErrorKind> = new Set(['backoff', 'budget', 'deadline', 'skipped', 'shutdown']);
+const NOT_SENT: ReadonlySet<ApiErrorKind> = new Set(['backoff', 'budget', 'deadline', 'skipped', 'shutdown', 'in_flight']);
 
 /** Whether the request never left the exporter (the PBX saw nothing of it). */
 export function notSent(e: unknown): boolean {

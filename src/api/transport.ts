@@ -23,6 +23,13 @@ export interface TransportOptions {
   now?: () => number;
   /** Waits for the request budget; tests with an injected clock pass one that advances it. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** A limit of requests in flight shared with other PBXs (fleet mode). */
+  gate?: RequestGateLike;
+}
+
+/** A slot for one request among several PBXs; `suspect`: this PBX's last request timed out. */
+export interface RequestGateLike {
+  acquire(suspect: boolean, endpoint: string, signal: AbortSignal): Promise<() => void>;
 }
 
 export interface RequestSpec {
@@ -61,6 +68,8 @@ export class Transport {
   private readonly closed = new AbortController();
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private readonly ca: string[] | undefined;
+  /** Whether the last request timed out: such a PBX gets a smaller share of a fleet's slots. */
+  private lastTimedOut = false;
 
   constructor(private readonly opts: TransportOptions) {
     this.now = opts.now ?? Date.now;
@@ -139,9 +148,18 @@ export class Transport {
     }
     const left = deadline - this.now();
     if (left < 50) throw new PbxApiError('deadline', endpoint, 'not sent: the poll ran out of time (slow PBX answers earlier in this poll)');
-    this.budget.record();
-
-    const res = await this.fetch(spec, endpoint, Math.min(this.opts.timeoutMs, left));
+    const release = this.opts.gate ? await this.slot(endpoint, deadline) : null;
+    let res: RawResponse;
+    try {
+      // The wait for a slot may have used the poll's time, or shutdown begun: check again.
+      if (this.isClosed) throw new PbxApiError('shutdown', endpoint, 'not sent: the exporter is shutting down');
+      const remaining = deadline - this.now();
+      if (remaining < 50) throw new PbxApiError('in_flight', endpoint, 'not sent: the poll ran out of time waiting for a free request slot (MAX_REQUESTS_IN_FLIGHT)');
+      this.budget.record();
+      res = await this.fetch(spec, endpoint, Math.min(this.opts.timeoutMs, remaining));
+    } finally {
+      release?.();
+    }
     this.opts.onRequest?.(endpoint, String(res.status));
     this.noteSecrets(res);
     if (res.status === 429) {
@@ -162,6 +180,24 @@ export class Transport {
     // for 24 h and doubles the next ban, so our pause must keep doubling too.
     this.backoff.reset('overloaded');
     return res;
+  }
+
+  /** A fleet slot, waited for until the poll's deadline or shutdown. */
+  private async slot(endpoint: string, deadline: number): Promise<() => void> {
+    const gate = this.opts.gate as RequestGateLike;
+    const stop = new AbortController();
+    const onClose = () => stop.abort();
+    this.closed.signal.addEventListener('abort', onClose, { once: true });
+    const timer = Number.isFinite(deadline) ? setTimeout(() => stop.abort(), Math.max(0, deadline - this.now() - 50)) : null;
+    try {
+      return await gate.acquire(this.lastTimedOut, endpoint, stop.signal);
+    } catch (e) {
+      if (this.isClosed) throw new PbxApiError('shutdown', endpoint, 'not sent: the exporter is shutting down');
+      throw e;
+    } finally {
+      if (timer) clearTimeout(timer);
+      this.closed.signal.removeEventListener('abort', onClose);
+    }
   }
 
   private noteSecrets(res: RawResponse): void {
@@ -207,8 +243,10 @@ export class Transport {
     });
     try {
       const res = await request;
+      this.lastTimedOut = false;
       return { endpoint, status: res.statusCode, body: res.body, headers: res.headers };
     } catch (e) {
+      this.lastTimedOut = e instanceof RequestError && e.name === 'TimeoutError';
       this.opts.onRequest?.(endpoint, 'error');
       if (tooLarge) {
         throw new PbxApiError('too-large', endpoint, `answer larger than ${Math.round(maxBody / 1048576)} MiB; abandoned (not a MikoPBX API answer, or MIKOPBX_URL points elsewhere)`);

@@ -100,7 +100,7 @@ export class SystemCollector implements Collector {
         first ??= e;
         ctx.log.debug({ collector: this.name, part, err: e }, `system collector: the ${part} read failed`);
         // A PBX that did not answer in time would only make the next reads wait (3 API workers).
-        if (e instanceof PbxApiError && (e.kind === 'timeout' || e.kind === 'network' || e.kind === 'budget' || e.kind === 'shutdown' || e.kind === 'backoff')) break;
+        if (e instanceof PbxApiError && (e.kind === 'timeout' || e.kind === 'network' || e.kind === 'budget' || e.kind === 'shutdown' || e.kind === 'backoff' || e.kind === 'in_flight')) break;
       }
     }
     if (first !== null) throw first;

@@ -5,7 +5,8 @@ import { deflateFinal, deflateOpen, gzipSpliced, type OpenDeflate } from './gzip
 export interface MetricsBodyOptions {
   /** The target's last rendered exposition (a new object per render). */
   exposition: () => RenderedExposition;
-  processRegistry: Registry;
+  /** The exporter's process metrics, appended to the target's; absent for a fleet's /probe. */
+  processRegistry?: Registry;
   /** How long rendered process metrics are reused (default 1 s; Prometheus scrapes every 15 s or more). */
   processMaxAgeMs?: number;
   now?: () => number;
@@ -16,6 +17,9 @@ interface ProcessPart {
   bytes: Buffer;
   deflated: Buffer | null;
 }
+
+/** The process part of a body that has none (a fleet's /probe): empty, and never stale. */
+const NO_PROCESS_PART: ProcessPart = { at: Infinity, bytes: Buffer.alloc(0), deflated: null };
 
 /**
  * The /metrics body as chunks to write: the target's exposition, rendered once per completed poll,
@@ -95,12 +99,14 @@ export class MetricsBody {
 
   /** The rendered process metrics if younger than processMaxAgeMs. */
   private freshProcess(): ProcessPart | null {
+    if (!this.opts.processRegistry) return NO_PROCESS_PART;
     const cached = this.process;
     return cached && this.now() - cached.at < (this.opts.processMaxAgeMs ?? 1000) ? cached : null;
   }
 
   /** Process metrics, re-rendered when older than processMaxAgeMs; concurrent scrapes share one render. */
   private processPart(): Promise<ProcessPart> {
+    if (!this.opts.processRegistry) return Promise.resolve(NO_PROCESS_PART);
     const cached = this.freshProcess();
     if (cached) return Promise.resolve(cached);
     this.processRendering ??= this.renderProcess().finally(() => {
@@ -110,7 +116,7 @@ export class MetricsBody {
   }
 
   private async renderProcess(): Promise<ProcessPart> {
-    const text = await this.opts.processRegistry.metrics();
+    const text = await (this.opts.processRegistry as Registry).metrics();
     const part: ProcessPart = { at: this.now(), bytes: Buffer.from(text), deflated: null };
     this.process = part;
     return part;

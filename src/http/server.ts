@@ -1,15 +1,16 @@
-import http from 'node:http';
+import type http from 'node:http';
+import type https from 'node:https';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { CollectorName } from '../collectors/table.js';
 import type { RenderedExposition } from '../metrics/rendered.js';
 import type { CollectorResult } from '../target/collector-run.js';
-import type { CollectorName } from '../collectors/table.js';
 import { VERSION } from '../version.js';
-import { acceptsGzip } from './accept-encoding.js';
 import { renderLanding } from './landing.js';
 import { MetricsBody } from './metrics-body.js';
+import { guarded, routePath, send, serveBody, type RouteHooks } from './respond.js';
 
-export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+export { METRICS_CONTENT_TYPE } from './respond.js';
 
 /** What the HTTP side needs of a PBX target: its rendered snapshot and the state the pages show. */
 export interface ServedTarget {
@@ -24,33 +25,23 @@ export interface ServedTarget {
   configuredIntervalSeconds(name: CollectorName): number;
 }
 
-export interface HandlerOptions {
+export interface HandlerOptions extends Partial<RouteHooks> {
   target: ServedTarget;
   processRegistry: Registry;
   logger: Logger;
-  /** Returns false (after answering) when a protected path is refused, e.g. by basic auth. */
-  authorize?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean | Promise<boolean>;
-  /** Removes secrets from the landing page; defaults to the target's scrubber. */
-  scrub?: (text: string) => string;
-  /** Extra response headers (web-config http_server_config.headers), read per request. */
-  headers?: () => Record<string, string>;
   /** How long rendered process metrics are reused (default 1 s). */
   processMaxAgeMs?: number;
   /** Clock of that reuse (tests). */
   now?: () => number;
 }
 
-function send(res: http.ServerResponse, status: number, type: string, body: string | Buffer, extra: http.OutgoingHttpHeaders = {}): void {
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', ...extra });
-  res.end(body);
-}
-
 /**
- * Routes of contract §3. /metrics serves the target's last rendered snapshot plus the cheap
- * process metrics and never waits on the PBX.
+ * Routes of contract §3 for one PBX. /metrics serves the target's last rendered snapshot plus the
+ * cheap process metrics and never waits on the PBX.
  */
 export function createHandler(opts: HandlerOptions): http.RequestListener {
   const { target } = opts;
+  const hooks: RouteHooks = { ...opts, scrub: opts.scrub ?? ((t: string) => target.scrub(t)) };
   const body = new MetricsBody({
     exposition: () => target.exposition(),
     processRegistry: opts.processRegistry,
@@ -59,16 +50,9 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
   });
   target.onRender((exposition) => body.rendered(exposition));
   return (req, res) => {
-    const url = req.url ?? '/';
-    const query = url.indexOf('?');
-    const path = query < 0 ? url : url.slice(0, query);
-    const extra = opts.headers?.();
-    if (extra) for (const name in extra) res.setHeader(name, extra[name] as string);
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n', { allow: 'GET, HEAD' });
-      return;
-    }
-    switch (path) {
+    const route = routePath(req, res, hooks);
+    if (!route) return;
+    switch (route.path) {
       case '/healthz':
         send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
         return;
@@ -77,19 +61,10 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
         else send(res, 503, 'text/plain; charset=utf-8', 'waiting for the first poll of every collector\n');
         return;
       case '/metrics':
-        // Prometheus' path: without an authorize hook and with the answer ready, no promise at all.
-        if (!opts.authorize) {
-          try {
-            if (serveReadyMetrics(req, res, body)) return;
-          } catch (e) {
-            internalError(res, opts.logger, e);
-            return;
-          }
-        }
-        void guarded(req, res, opts, () => serveMetrics(req, res, body, opts.logger));
+        serveBody(req, res, body, opts);
         return;
       case '/':
-        void guarded(req, res, opts, () => send(res, 200, 'text/html; charset=utf-8', (opts.scrub ?? ((t: string) => target.scrub(t)))(landing(target))));
+        void guarded(req, res, opts, () => send(res, 200, 'text/html; charset=utf-8', hooks.scrub(landing(target))));
         return;
       default:
         send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
@@ -111,70 +86,6 @@ function landing(target: ServedTarget): string {
   });
 }
 
-/** Runs a protected route after the authorize hook (which answers refusals itself). */
-async function guarded(req: http.IncomingMessage, res: http.ServerResponse, opts: HandlerOptions, serve: () => unknown): Promise<void> {
-  try {
-    if (opts.authorize && !(await opts.authorize(req, res))) return;
-    await serve();
-  } catch (e) {
-    internalError(res, opts.logger, e);
-  }
-}
-
-function internalError(res: http.ServerResponse, log: Logger, e: unknown): void {
-  log.error({ err: e }, 'serving a request failed');
-  if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
-}
-
-/**
- * Writes the prepared chunks (HEAD: headers only, with the length GET would send). The answer
- * varies with Accept-Encoding, which Vary says on both forms for any cache in between.
- */
-async function serveMetrics(req: http.IncomingMessage, res: http.ServerResponse, body: MetricsBody, log: Logger): Promise<void> {
-  try {
-    const gzip = acceptsGzip(req.headers['accept-encoding']);
-    writeMetrics(req, res, gzip, body.ready(gzip) ?? (await body.chunks(gzip)));
-  } catch (e) {
-    log.error({ err: e }, 'rendering /metrics failed');
-    if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
-  }
-}
-
-/** serveMetrics without waiting, when the answer is ready; false when it is not (yet). */
-function serveReadyMetrics(req: http.IncomingMessage, res: http.ServerResponse, body: MetricsBody): boolean {
-  const gzip = acceptsGzip(req.headers['accept-encoding']);
-  const chunks = body.ready(gzip);
-  if (!chunks) return false;
-  writeMetrics(req, res, gzip, chunks);
-  return true;
-}
-
-// Name, value, name, value: the same for every answer, so built once.
-const METRICS_HEADERS = ['content-type', METRICS_CONTENT_TYPE, 'cache-control', 'no-store', 'vary', 'accept-encoding'];
-const GZIP_HEADERS = [...METRICS_HEADERS, 'content-encoding', 'gzip'];
-
-function writeMetrics(req: http.IncomingMessage, res: http.ServerResponse, gzip: boolean, chunks: Buffer[]): void {
-  let length = 0;
-  for (const c of chunks) length += c.length;
-  const headers = gzip ? GZIP_HEADERS : METRICS_HEADERS;
-  for (let i = 0; i < headers.length; i += 2) res.setHeader(headers[i] as string, headers[i + 1] as string);
-  res.setHeader('content-length', length);
-  res.statusCode = 200;
-  if (req.method === 'HEAD') {
-    res.end();
-    return;
-  }
-  // Headers and body leave in one writev: end(buffer) sends both; several chunks go corked.
-  if (chunks.length === 1) {
-    res.end(chunks[0]);
-    return;
-  }
-  res.cork();
-  for (const c of chunks) res.write(c);
-  res.uncork();
-  res.end();
-}
-
 export interface ListenOptions {
   host: string;
   port: number;
@@ -190,4 +101,17 @@ export async function listen(server: http.Server | import('node:https').Server, 
   });
   const addr = server.address();
   return { port: typeof addr === 'object' && addr ? addr.port : opts.port };
+}
+
+/** Stops listening, drops idle keep-alive sockets now and busy ones after a grace period. */
+export function closeServer(server: http.Server | https.Server, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), graceMs);
+    force.unref();
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
 }

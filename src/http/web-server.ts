@@ -3,7 +3,7 @@ import https from 'node:https';
 import type tls from 'node:tls';
 import type { Logger } from 'pino';
 import { SecretScrubber, type ScrubberRegistry } from '../secrets.js';
-import { createHandler, type HandlerOptions } from './server.js';
+import type { RouteHooks } from './respond.js';
 import { BasicAuth, TokenBucket, clientCertProblem, filesSignature, loadWebConfig, tlsServerOptions, type WebConfig } from './web-config.js';
 
 export interface WebServer {
@@ -13,7 +13,11 @@ export interface WebServer {
   close(): void;
 }
 
-export interface WebServerOptions extends Omit<HandlerOptions, 'authorize' | 'headers' | 'scrub'> {
+export interface WebServerOptions {
+  /** The routes (one PBX, or a fleet), given the hooks the web config asks for. */
+  routes: (hooks: RouteHooks) => http.RequestListener;
+  /** Removes the PBX secrets from pages; the server adds its own (basic-auth passwords, TLS key). */
+  scrub: (text: string) => string;
   webConfigFile: string | undefined;
   logger: Logger;
   /** The process's live scrubbers, which the server joins with its own secrets until close(). */
@@ -33,9 +37,9 @@ export function createWebServer(opts: WebServerOptions): WebServer {
   const file = opts.webConfigFile;
   // The server's own secrets (verified basic-auth passwords, an inline TLS key), apart from the PBX's.
   const secrets = new SecretScrubber();
-  const scrub = (text: string) => secrets.scrub(opts.target.scrub(text));
+  const scrub = (text: string) => secrets.scrub(opts.scrub(text));
   if (!file) {
-    const server = http.createServer(createHandler({ ...opts, scrub }));
+    const server = http.createServer(opts.routes({ scrub }));
     return { server, tls: false, close: () => undefined };
   }
   let cfg: WebConfig = loadWebConfig(file); // ConfigError on a bad file: exit code 2
@@ -52,7 +56,7 @@ export function createWebServer(opts: WebServerOptions): WebServer {
     }
     return auth.authorize(req, res);
   };
-  const handler = createHandler({ ...opts, authorize, scrub, headers: () => cfg.headers });
+  const handler = opts.routes({ authorize, scrub, headers: () => cfg.headers, tls: cfg.tls !== undefined });
 
   let server: http.Server | https.Server;
   if (cfg.tls) {

@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { BACKOFF_REASONS } from '../api/backoff.js';
-import { COLLECTOR_NAMES, type CollectorName } from '../config.js';
+import { COLLECTOR_NAMES, scheduleOf, type CollectorName } from '../collectors/table.js';
 import { IntervalHelp } from './interval-help.js';
 
 /** The effective intervals of the two schedules, in seconds. */
@@ -11,7 +11,7 @@ export interface PollIntervals {
 }
 
 /** Why a collector's run was not sent: nothing the PBX did (so it says nothing about the PBX). */
-export const SKIP_REASONS = ['budget', 'shutdown'] as const;
+export const SKIP_REASONS = ['budget', 'shutdown', 'in_flight'] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
 export interface HealthOptions {
@@ -20,6 +20,8 @@ export interface HealthOptions {
   systemPollIntervalSeconds: number;
   /** Which poll sets mikopbx_up: the status poll, or the cdr poll when no status collector runs. */
   upFrom: 'status' | 'cdr';
+  /** A fleet's target: its polls may also wait for a request slot (skip reason in_flight). */
+  fleet?: boolean;
 }
 
 /**
@@ -38,8 +40,11 @@ export class HealthMetrics {
   readonly collectorInterval: Gauge<'collector'>;
   readonly collectorSkipped: Counter<'collector' | 'reason'>;
   private readonly help: IntervalHelp<PollIntervals>;
+  /** The skip reasons this target can have, shown from the first scrape. */
+  private readonly skipReasons: readonly SkipReason[];
 
   constructor(registry: Registry, opts: HealthOptions) {
+    this.skipReasons = opts.fleet ? SKIP_REASONS : SKIP_REASONS.filter((r) => r !== 'in_flight');
     const registers = [registry];
     const help = (this.help = IntervalHelp.of<PollIntervals>(registry, { status: opts.pollIntervalSeconds, cdr: opts.cdrPollIntervalSeconds, system: opts.systemPollIntervalSeconds }));
     // Collectors run on two schedules; a HELP text cannot vary by label, so it names both.
@@ -110,7 +115,7 @@ export class HealthMetrics {
       help: help.text(
         'mikopbx_collector_skipped_total',
         (i) =>
-          `Collector runs the exporter did not send, by reason (budget: MIKOPBX_MAX_REQUESTS_PER_MINUTE was spent; shutdown: the exporter was stopping); such runs leave mikopbx_up and mikopbx_collector_success as they were; ${runs(i)}.`,
+          `Collector runs the exporter did not send, by reason (budget: MIKOPBX_MAX_REQUESTS_PER_MINUTE was spent; shutdown: the exporter was stopping${opts.fleet ? '; in_flight: MAX_REQUESTS_IN_FLIGHT stayed taken by other PBXs for the rest of the poll' : ''}); such runs leave mikopbx_up and mikopbx_collector_success as they were; ${runs(i)}.`,
       ),
       labelNames: ['collector', 'reason'],
       registers,
@@ -124,7 +129,7 @@ export class HealthMetrics {
     for (const name of COLLECTOR_NAMES) {
       if (!enabled.includes(name)) continue;
       this.collectorSuccess.set({ collector: name }, 0);
-      for (const reason of SKIP_REASONS) this.collectorSkipped.inc({ collector: name, reason }, 0);
+      for (const reason of this.skipReasons) this.collectorSkipped.inc({ collector: name, reason }, 0);
     }
   }
 
@@ -137,6 +142,6 @@ export class HealthMetrics {
   /** The effective intervals: HELP texts and mikopbx_collector_interval_seconds say them. */
   setIntervals(intervals: PollIntervals, collectors: readonly CollectorName[]): void {
     this.help.set(intervals);
-    for (const name of collectors) this.collectorInterval.set({ collector: name }, name === 'cdr' ? intervals.cdr : name === 'system' ? intervals.system : intervals.status);
+    for (const name of collectors) this.collectorInterval.set({ collector: name }, intervals[scheduleOf(name)]);
   }
 }
