@@ -40,7 +40,9 @@ export class RequestGate {
    */
   acquire(suspect: boolean, endpoint: string, signal?: AbortSignal): Promise<() => void> {
     const start = this.now();
-    if (this.waiting.length === 0 && this.fits(suspect)) {
+    // Whoever waits does not fit (a release grants every waiter that does, at once): a request
+    // that fits now overtakes no one who could have used the slot.
+    if (this.fits(suspect)) {
       this.onWait?.(0);
       return Promise.resolve(this.take(suspect));
     }

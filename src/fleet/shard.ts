@@ -15,7 +15,7 @@ export const WHOLE_FLEET: Shard = { index: 0, count: 1 };
  */
 export function parseShard(raw: string | undefined): Shard {
   if (raw === undefined || raw.trim() === '') return WHOLE_FLEET;
-  const m = /^\s*(?:(\d+)|.*-(\d+))\s*\/\s*(\d+)\s*$/.exec(raw);
+  const m = /^\s*(?:(\d+)|.+-(\d+))\s*\/\s*(\d+)\s*$/.exec(raw);
   if (!m) throw new ConfigError('SHARD', `must be i/N (e.g. 0/3), or a StatefulSet pod name ending in -<ordinal> followed by /N; got ${raw}`);
   const index = Number(m[1] ?? m[2]);
   const count = Number(m[3]);
