@@ -1,6 +1,7 @@
 // Shared helpers of the Helm chart tests.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Ajv } from 'ajv';
 import { parse, parseAllDocuments } from 'yaml';
 import { repoRoot } from './dockerfile.js';
 
@@ -25,6 +26,13 @@ export function parseManifests(text: string): Record<string, unknown>[] {
 }
 
 export const defaultValues = (): Values => readYaml(join(chartDir, 'values.yaml')) as Values;
+
+/** values.schema.json as Ajv (strict) checks it: the errors as `<instance path> <message>`, none when valid. */
+export function schemaChecker(): (values: unknown) => string[] {
+  const schema = JSON.parse(readFileSync(join(chartDir, 'values.schema.json'), 'utf8')) as Record<string, unknown>;
+  const validate = new Ajv({ allErrors: true, strict: true }).compile(schema);
+  return (v) => (validate(v) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`));
+}
 
 export const ciValuesFiles = (): string[] =>
   readdirSync(join(chartDir, 'ci'))

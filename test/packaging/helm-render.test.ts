@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { Deployment } from 'kubernetes-models/apps/v1';
+import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { ConfigMap, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import { ScrapeConfig } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1alpha1';
 import { toolsRequired } from '../helpers/prometheus-tools.js';
 import { toolOrSkip } from '../helpers/tools.js';
 import { chartDir, ciValuesFiles, findHelm, parseManifests } from './chart.js';
@@ -45,6 +46,8 @@ function template(...args: string[]) {
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const ofKind = (docs: Doc[], kind: string): Doc[] => docs.filter((d) => d.kind === kind);
+/** Examples in fleet mode render a StatefulSet instead of the Deployment (helm-fleet.test.ts). */
+const isFleet = (file: string) => (parse(readFileSync(join(chartDir, 'ci', file), 'utf8')) as Doc).fleet?.enabled === true;
 
 describe.skipIf(!helm)('chart rendered with helm', () => {
   beforeAll(() => {
@@ -66,14 +69,16 @@ describe.skipIf(!helm)('chart rendered with helm', () => {
     expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
   });
 
-  it.each(exampleFiles)('renders ci/%s into a locked-down Deployment', (file) => {
+  it.each(exampleFiles)('renders ci/%s into a locked-down Deployment (StatefulSet in fleet mode)', (file) => {
     const docs = template('--values', join(chart, 'ci', file)) as Doc[];
     for (const doc of docs) {
       expect(doc.metadata.labels['app.kubernetes.io/name']).toBe('mikopbx-exporter');
       if (doc.metadata.namespace !== undefined) expect(doc.metadata.namespace).toBe('monitoring');
     }
-    const [deployment] = ofKind(docs, 'Deployment');
-    const pod = deployment!.spec.template.spec;
+    const fleet = isFleet(file);
+    const workloads = docs.filter((d) => d.kind === 'Deployment' || d.kind === 'StatefulSet');
+    expect(workloads.map((d) => d.kind)).toEqual([fleet ? 'StatefulSet' : 'Deployment']);
+    const pod = workloads[0]!.spec.template.spec;
     const [container] = pod.containers;
     expect(pod.automountServiceAccountToken).toBe(false);
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
@@ -87,7 +92,8 @@ describe.skipIf(!helm)('chart rendered with helm', () => {
     expect(container.livenessProbe.httpGet.path).toBe('/healthz');
     expect(container.readinessProbe.httpGet.path).toBe('/readyz');
     const env = new Map<string, Doc>(container.env.map((e: Doc) => [e.name, e]));
-    expect(env.get('MIKOPBX_URL')?.value).toMatch(/^https?:\/\//);
+    if (fleet) expect(env.get('TARGETS_FILE')?.value).toMatch(/^\//);
+    else expect(env.get('MIKOPBX_URL')?.value).toMatch(/^https?:\/\//);
     // Secrets only as files, and every *_FILE points into a mounted volume.
     expect(env.has('MIKOPBX_API_KEY') || env.has('MIKOPBX_PASSWORD')).toBe(false);
     const mounts: string[] = container.volumeMounts.map((m: Doc) => m.mountPath);
@@ -104,17 +110,20 @@ describe.skipIf(!helm)('chart rendered with helm', () => {
   // caught by these schemas, the assertions above and the helm-unittest suites cover the names.
   const models: Record<string, new (data: never) => { validate(): void }> = {
     Deployment,
+    StatefulSet,
     Service,
     ServiceAccount,
     Secret,
     ConfigMap,
     ServiceMonitor,
     PrometheusRule,
+    ScrapeConfig,
   };
   it.each(exampleFiles)('renders ci/%s (with every optional object on) into manifests valid for the Kubernetes API', (file) => {
-    const on = ['serviceMonitor.enabled=true', 'prometheusRule.enabled=true', 'dashboard.enabled=true'];
+    const on = ['serviceMonitor.enabled=true', 'prometheusRule.enabled=true', 'dashboard.enabled=true', 'fleet.scrapeConfig.enabled=true'];
     const docs = template('--values', join(chart, 'ci', file), ...on.flatMap((s) => ['--set', s])) as Doc[];
-    expect(docs.map((d) => d.kind)).toEqual(expect.arrayContaining(Object.keys(models).filter((k) => k !== 'Secret')));
+    const notHere = ['Secret', ...(isFleet(file) ? ['Deployment'] : ['StatefulSet', 'ScrapeConfig'])];
+    expect(docs.map((d) => d.kind)).toEqual(expect.arrayContaining(Object.keys(models).filter((k) => !notHere.includes(k))));
     for (const doc of docs) {
       const Model = models[doc.kind];
       expect(Model, `no schema for ${doc.kind}`).toBeDefined();

@@ -2,20 +2,15 @@
 // consistency, contract coverage, README and helm-unittest suites. Rendering: helm-render.test.ts.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parseDocument, isMap, isScalar, type YAMLMap } from 'yaml';
-import { chartDir, ciValuesFiles, defaultValues, lookup, mergeValues, readYaml, repoRoot, type Values } from './chart.js';
+import { chartDir, ciValuesFiles, defaultValues, lookup, mergeValues, readYaml, repoRoot, schemaChecker, type Values } from './chart.js';
 import { toolsRequired } from '../helpers/prometheus-tools.js';
 
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string; license: string };
 const schema = JSON.parse(readFileSync(join(chartDir, 'values.schema.json'), 'utf8')) as Record<string, unknown>;
-const ajv = new Ajv({ allErrors: true, strict: true });
-const validate = ajv.compile(schema);
 const values = defaultValues();
-
-const errorsOf = (v: unknown): string[] =>
-  validate(v) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`);
+const errorsOf = schemaChecker();
 
 const templateFiles = readdirSync(join(chartDir, 'templates')).filter((f) => /\.(ya?ml|tpl|txt)$/.test(f));
 const templateText = (f: string) => readFileSync(join(chartDir, 'templates', f), 'utf8');
@@ -108,9 +103,9 @@ describe('values.yaml and templates', () => {
     expect(Object.keys(values).filter((k) => !used.has(k))).toEqual([]);
   });
 
-  it('every setting under config is used by the deployment', () => {
-    const deployment = templateText('deployment.yaml');
-    const unused = Object.keys(values.config as Values).filter((k) => !deployment.includes(`.Values.config.${k}`));
+  it('every setting under config is used by the pod template (Deployment and StatefulSet)', () => {
+    const pod = templateText('_pod.tpl');
+    const unused = Object.keys(values.config as Values).filter((k) => !pod.includes(`.Values.config.${k}`));
     expect(unused).toEqual([]);
   });
 
@@ -160,7 +155,7 @@ const CONTRACT_ROWS: string[][] = [
 /** Passed only as *_FILE: a Secret mounted as a file, never a plain environment value. */
 const SECRETS = ['MIKOPBX_API_KEY', 'MIKOPBX_PASSWORD'];
 
-describe('contract §2 configuration in the deployment', () => {
+describe('contract §2 configuration in the pod template', () => {
   const contractPath = join(repoRoot, '..', 'shared', 'contract.md');
 
   it('the list here is the one in ../shared/contract.md §2', (ctx) => {
@@ -175,8 +170,8 @@ describe('contract §2 configuration in the deployment', () => {
     expect(rows).toEqual(CONTRACT_ROWS);
   });
 
-  const deployment = templateText('deployment.yaml');
-  const setsVariable = (name: string) => new RegExp(`- name: ${name}\\s*$`, 'm').test(deployment);
+  const pod = templateText('_pod.tpl');
+  const setsVariable = (name: string) => new RegExp(`- name: ${name}\\s*$`, 'm').test(pod);
 
   it.each(CONTRACT_ROWS.flat().filter((v) => !SECRETS.includes(v)))('sets %s', (name) => {
     expect(setsVariable(name)).toBe(true);

@@ -102,7 +102,7 @@ app.kubernetes.io/part-of: mikopbx-exporter
 {{- if and $hasLogin (not $passwordKey) }}
 {{- fail "auth.login is set: set auth.password (or auth.existingSecret.passwordKey) too" }}
 {{- end }}
-{{- if and (eq .Values.config.apiVersion "legacy") (not $hasLogin) }}
+{{- if and (eq .Values.config.apiVersion "legacy") (not $hasLogin) (not .Values.fleet.enabled) }}
 {{- fail "config.apiVersion is legacy, which needs auth.login and a password (legacy MikoPBX has no API keys)" }}
 {{- end }}
 {{- if and .Values.caBundle.configMap .Values.caBundle.secret }}
@@ -110,6 +110,9 @@ app.kubernetes.io/part-of: mikopbx-exporter
 {{- end }}
 {{- if and .Values.webConfig.config .Values.webConfig.existingSecret }}
 {{- fail "set only one of webConfig.config and webConfig.existingSecret" }}
+{{- end }}
+{{- if .Values.fleet.enabled }}
+{{- include "mikopbx-exporter.validateFleet" . }}
 {{- end }}
 {{- end }}
 
