@@ -31,6 +31,9 @@ const ALLOWED_WITHOUT_ROW = new Set([
   '`HTTP ${status}${detail ? `: ${detail}` : \'\'}${redirectHint(res)}`',
   // "invalid configuration: WEB_CONFIG_FILE (<file>): <problem>": the problems are checked at fail().
   '`(${file}): ${problem}`',
+  // "invalid configuration: TARGETS_FILE (<file>) line N: <key> <problem>": the problems are checked at fail() and at their ConfigErrors.
+  '`(${this.file}) line ${this.line(path, key)}: ${dotted(key === undefined ? path : [...path, key])} ${problem}`',
+  "`(${this.file}) line ${this.line(path)}: ${e.message.replace(/^invalid configuration: /, '')}`",
 ]);
 
 interface Message {
