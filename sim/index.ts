@@ -19,6 +19,12 @@ export type { TzOffset } from './clock.js';
 export { normalizeProviderState } from './provider-states.js';
 export type * from './types.js';
 export { CALL_SCENARIOS, DIRECTIONS, DISPOSITION_BUCKETS, PEER_STATUSES, PROVIDER_STATES } from './types.js';
+export { startSimFleet } from './fleet.js';
+export type { SimFleet, SimFleetMember, SimFleetOptions } from './fleet.js';
+export { writeFleetTargetsFile } from './fleet-targets.js';
+export type { FleetTargetExpectation, FleetTargetsFile, FleetTargetsOptions } from './fleet-targets.js';
+export { MEMBER_STATES } from './fleet-plan.js';
+export type { MemberLabels, MemberSelection, MemberState } from './fleet-plan.js';
 
 export const DEFAULT_API_KEY = '5f2b9c8e1d7a4f3b6c0e9d8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c';
 export const DEFAULT_LOGIN = 'admin';
