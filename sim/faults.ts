@@ -72,6 +72,8 @@ export function isFaultKind(k: unknown): k is FaultKind {
 
 export class FaultInjector {
   private active: ActiveFault[] = [];
+  /** held faults come first and survive set()/clear(): a member state of a simulated fleet */
+  private held: ActiveFault[] = [];
   /** total times any fault fired */
   fired = 0;
 
@@ -97,6 +99,16 @@ export class FaultInjector {
     this.active = [];
   }
 
+  /** a fault that fires on every matching request until released; set(), clear() and list() leave it alone */
+  hold(spec: FaultSpec): () => void {
+    if (!isFaultKind(spec.kind)) throw new Error(`unknown fault kind ${String(spec.kind)}`);
+    const f: ActiveFault = { spec: { ...spec }, remaining: Infinity, skip: 0 };
+    this.held.push(f);
+    return () => {
+      this.held = this.held.filter((x) => x !== f);
+    };
+  }
+
   list(): (FaultSpec & { remaining: number | null })[] {
     return this.active.map((f) => ({ ...f.spec, remaining: Number.isFinite(f.remaining) ? f.remaining : null }));
   }
@@ -109,6 +121,11 @@ export class FaultInjector {
 
   /** the first matching fault of the phase, consumed once */
   take(path: string, phase: 'pre' | 'post'): FaultSpec | null {
+    for (const f of this.held) {
+      if (PRE.has(f.spec.kind) !== (phase === 'pre') || !this.matches(f, path)) continue;
+      this.fired++;
+      return f.spec;
+    }
     for (const f of this.active) {
       if (PRE.has(f.spec.kind) !== (phase === 'pre')) continue;
       if (!this.matches(f, path)) continue;
@@ -126,7 +143,8 @@ export class FaultInjector {
 
   /** would a post-route fault fire for this path (without consuming it) */
   hasPost(path: string): boolean {
-    return this.active.some((f) => !PRE.has(f.spec.kind) && this.matches(f, path));
+    const post = (f: ActiveFault): boolean => !PRE.has(f.spec.kind) && this.matches(f, path);
+    return this.held.some(post) || this.active.some(post);
   }
 }
 

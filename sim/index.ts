@@ -19,6 +19,12 @@ export type { TzOffset } from './clock.js';
 export { normalizeProviderState } from './provider-states.js';
 export type * from './types.js';
 export { CALL_SCENARIOS, DIRECTIONS, DISPOSITION_BUCKETS, PEER_STATUSES, PROVIDER_STATES } from './types.js';
+export { startSimFleet } from './fleet.js';
+export type { SimFleet, SimFleetMember, SimFleetOptions } from './fleet.js';
+export { writeFleetTargetsFile } from './fleet-targets.js';
+export type { FleetTargetExpectation, FleetTargetsFile, FleetTargetsOptions } from './fleet-targets.js';
+export { MEMBER_STATES } from './fleet-plan.js';
+export type { MemberLabels, MemberSelection, MemberState } from './fleet-plan.js';
 
 export const DEFAULT_API_KEY = '5f2b9c8e1d7a4f3b6c0e9d8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c';
 export const DEFAULT_LOGIN = 'admin';
@@ -38,7 +44,8 @@ export interface SimulatorOptions {
   tzOffsetMinutes?: TzOffset;
   extensions?: number;
   providers?: number;
-  living?: false | { tickMs: number };
+  /** `timer: false`: calls still end by themselves, but only tick() moves life (a fleet ticks all members from one timer) */
+  living?: false | { tickMs: number; timer?: boolean };
   activeCalls?: number;
   cdrCallsPerSecond?: number;
   rateLimit?: { perMinute: number; burst: number; banSeconds: number } | false;
@@ -67,6 +74,14 @@ export interface Simulator {
   issuedSessionIds(): string[];
   /** one living tick now (works with or without the timer) */
   tick(): void;
+  /** lifts rate-limit bans and the login throttle (POST /__sim/limits/reset) */
+  resetLimits(): void;
+  /** stops listening and drops every connection; the PBX keeps its state and life (connections are refused) */
+  offline(): Promise<void>;
+  /** listens again on the same port after offline() */
+  online(): Promise<void>;
+  /** false between offline() and online() */
+  readonly listening: boolean;
 }
 
 /** static scenarios for the calls in progress at start: every direction shows up early */
@@ -110,7 +125,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   };
   const server = new SimServer({ ctx, faults, requests, setMode });
   const port = await server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
-  living?.start();
+  if (opts.living && opts.living.timer !== false) living?.start();
   const host = opts.host ?? '127.0.0.1';
   const urlHost = host.includes(':') ? `[${host}]` : host;
 
@@ -133,6 +148,17 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     expireSessions: () => ctx.sessions.expireAll(),
     issuedSessionIds: () => [...ctx.sessions.issued],
     tick: () => (living ?? (manualLife ??= new Living(model, seed, lifeOpts))).tick(),
+    resetLimits() {
+      ctx.limiter.reset();
+      ctx.throttle.reset();
+    },
+    offline: () => server.unlisten(),
+    async online() {
+      if (!server.server.listening) await server.listen(port, host);
+    },
+    get listening() {
+      return server.server.listening;
+    },
     async close() {
       living?.stop();
       await server.close();

@@ -95,6 +95,10 @@ export class SimServer {
 
   listen(port: number, host: string): Promise<number> {
     return new Promise((resolve, reject) => {
+      if (this.closed) {
+        reject(new Error('simulator is closed'));
+        return;
+      }
       this.server.once('error', reject);
       this.server.listen(port, host, () => {
         this.server.off('error', reject);
@@ -107,6 +111,11 @@ export class SimServer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.unlisten();
+  }
+
+  /** stops listening and drops every connection, as a PBX that went off the network; listen() again brings it back */
+  async unlisten(): Promise<void> {
     for (const [t, wake] of this.timers) {
       clearTimeout(t);
       wake();

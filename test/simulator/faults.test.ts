@@ -243,6 +243,20 @@ describe('faults', () => {
     expect(sim.faults.fired).toBe(1);
     expect(() => sim?.faults.set({ kind: 'reset', skip: -1 })).toThrow();
   });
+
+  it('a held fault fires first on every request and survives set()/clear() until released', async () => {
+    sim = await withSim();
+    const release = sim.faults.hold({ kind: 'status-503', paths: [STATUSES] });
+    sim.faults.set({ kind: 'http-500', paths: [STATUSES] });
+    expect((await rawGet(sim, STATUSES)).status).toBe(503);
+    sim.faults.clear();
+    expect(sim.faults.list()).toEqual([]);
+    for (let i = 0; i < 3; i++) expect((await rawGet(sim, STATUSES)).status).toBe(503);
+    expect((await rawGet(sim, PING)).status).toBe(200);
+    release();
+    expect((await rawGet(sim, STATUSES)).status).toBe(200);
+    expect(sim.faults.fired).toBe(4);
+  });
 });
 
 describe('PBX down and back', () => {
@@ -258,5 +272,21 @@ describe('PBX down and back', () => {
     sim = await startSimulator({ port, rateLimit: false });
     expect(sim.port).toBe(port);
     expect((await rawGet(sim, PING)).status).toBe(200);
+  });
+
+  it('offline() refuses connections and drops open ones; online() brings the same PBX back', async () => {
+    sim = await withSim();
+    sim.faults.set({ kind: 'hang', paths: [STATUSES], count: 1 });
+    const hung = rawGet(sim, STATUSES, 5000);
+    await new Promise((r) => setTimeout(r, 30));
+    await sim.offline();
+    expect(sim.listening).toBe(false);
+    expect((await hung).error).toBeDefined();
+    expect((await rawGet(sim, PING, 1000)).error).toBe('ECONNREFUSED');
+    sim.model.setExtensionStatus('201', 'Unknown');
+    await sim.online();
+    await sim.online(); // already listening: nothing to do
+    expect(sim.listening).toBe(true);
+    expect((await getJson(sim, STATUSES)).json.data['201'].status).toBe('Unknown');
   });
 });
