@@ -113,7 +113,7 @@ describe('fleet mode: one process, many PBXs from a targets file', () => {
     expect(requestsBefore).toBeGreaterThan(0);
     const next = [
       { ...(targets[0] as object), poll_interval_seconds: 3 }, // changed
-      targets[2], // unchanged (charlie)
+      targets[2] as object, // unchanged (charlie)
       { name: 'delta', url: sims[3]?.url, auth: 'd-key', ...base(3) }, // added; bravo removed
     ];
     writeTargets(next, { ...modules, 'd-key': { api_key_env: 'D_KEY' } });

@@ -18,7 +18,8 @@ describe('SHARD and rendezvous hashing', () => {
       for (const name of names) {
         const owners = Array.from({ length: n }, (_, i) => i).filter((i) => owns({ index: i, count: n }, name));
         expect(owners).toHaveLength(1);
-        counts[owners[0] as number] += 1;
+        const owner = owners[0] as number;
+        counts[owner] = (counts[owner] ?? 0) + 1;
       }
       for (const c of counts) expect(Math.abs(c - names.length / n)).toBeLessThan((names.length / n) * 0.2);
     }
@@ -39,7 +40,10 @@ describe('SHARD and rendezvous hashing', () => {
     expect(spreadOffsetMs('a', 30_000)).toBe(spreadOffsetMs('a', 30_000));
     // Each tenth of the interval gets roughly a tenth of the targets: no herd at :00.
     const buckets = new Array<number>(10).fill(0);
-    for (const o of offsets) buckets[Math.floor(o / 3000)] += 1;
+    for (const o of offsets) {
+      const b = Math.floor(o / 3000);
+      buckets[b] = (buckets[b] ?? 0) + 1;
+    }
     for (const b of buckets) expect(b).toBeGreaterThan(30);
   });
 });
