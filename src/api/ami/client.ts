@@ -279,7 +279,7 @@ export class AmiClient implements QueueSource, CoreSource {
     this.current = 'backoff';
     this.until = this.now() + delay;
     this.lastError = e.message;
-    const text = `AMI: ${e.message}; reconnecting in ${Math.round(delay / 100) / 10} s`;
+    const text = `AMI: ${e.message}; reconnecting in ${delay / 1000} s`;
     if (wasConnected) this.opts.log?.warn({ ami: `${this.opts.host}:${this.opts.port}`, kind: e.kind }, text);
     else this.opts.log?.debug({ ami: `${this.opts.host}:${this.opts.port}`, kind: e.kind }, text);
     this.clearReconnect();
