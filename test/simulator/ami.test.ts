@@ -109,7 +109,7 @@ describe('simulated AMI: queue answers', () => {
 
     const status = await raw.send({ Action: 'QueueStatus', ActionID: 's2' }, listDone('QueueStatusComplete'));
     const params = status.filter((f) => f.Event === 'QueueParams');
-    expect(params.map((p) => [p.Queue, Number(p.Completed), Number(p.Abandoned), Number(p.ServicelevelPerf) / 100])).toEqual(truth.map((t) => [t.queue, t.completed, t.abandoned, t.serviceLevelRatio]));
+    expect(params.map((p) => [p.Queue, Number(p.Completed), Number(p.Abandoned), Math.round(Number(p.ServicelevelPerf) * 10) / 1000])).toEqual(truth.map((t) => [t.queue, t.completed, t.abandoned, t.serviceLevelRatio]));
     const paused = status.find((f) => f.Event === 'QueueMember' && f.Name === member);
     expect(paused).toMatchObject({ Paused: '1', PausedReason: 'Lunch: back at 14:30', Location: `Local/${member}@internal/n`, StateInterface: `hint:${member}@internal-hints`, Membership: 'static' });
     expect(status.filter((f) => f.Event === 'QueueEntry' && f.Queue === q).map((e) => e.Position)).toEqual(['1', '2']);
