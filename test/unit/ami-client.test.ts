@@ -1,15 +1,19 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AmiClient, AmiError, type AllowedAction, type AmiClientOptions } from '../../src/api/ami/index.js';
 import { DEFAULT_AMI_USER, type Simulator } from '../../sim/index.js';
+import { makeTestPki } from '../helpers/certs.js';
 import { captureLogger } from '../helpers/fixtures.js';
 import { simsClosedAfterEach } from '../simulator/helpers.js';
 
 const start = simsClosedAfterEach();
 const clients: AmiClient[] = [];
+const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
+  for (const c of closers.splice(0)) await c();
 });
 
 function client(sim: Simulator, opts: Partial<AmiClientOptions> = {}): AmiClient {
@@ -244,5 +248,28 @@ describe('AMI client against the simulator', () => {
     expect(e.message).toContain('connection refused');
     expect(c.state()).toBe('backoff');
     expect((await errorOf(c.ping())).message).toMatch(/reconnecting to AMI in \d+ s/);
+  });
+
+  it('TLS (Asterisk tlsenable): verified against an extra CA, refused without it', async () => {
+    const sim = await start({ ami: {} });
+    const pki = makeTestPki();
+    // A TLS front for the simulator's plain AMI port.
+    const front = tls.createServer({ cert: pki.serverCert, key: pki.serverKey }, (s) => {
+      const back = net.connect({ port: sim.ami?.port as number, host: '127.0.0.1' });
+      s.pipe(back).pipe(s);
+      s.on('error', () => back.destroy());
+      back.on('error', () => s.destroy());
+    });
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', () => r()));
+    closers.push(() => new Promise<void>((r) => front.close(() => r())));
+    const port = (front.address() as net.AddressInfo).port;
+    const good = client(sim, { port, tls: { ca: pki.caCert } });
+    expect((await good.queueSummary()).length).toBeGreaterThan(0);
+    const bad = client(sim, { port, tls: {} });
+    const e = await errorOf(bad.ping());
+    expect(e.kind).toBe('tls');
+    const skip = client(sim, { port, tls: { insecureSkipVerify: true } });
+    await skip.ping();
+    expect(sim.ami?.stats.logins).toBe(2);
   });
 });
