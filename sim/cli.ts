@@ -24,6 +24,8 @@ const HELP = `MikoPBX simulator
   --password PW         legacy admin password
   --localhost-bypass    let 127.0.0.1 in without credentials, like a real PBX
   --no-rate-limit       disable the nginx rate limiter
+  --ami-port N          also speak AMI (queues, Asterisk core) on this TCP port (0 = random)
+  --ami-greeting KIND   asterisk (default) or pbx ("PBX Call Manager/…")
   --help
 
 Fleet: many independent PBXs in one process (seeds --seed, --seed + 1, ...; the options
@@ -75,6 +77,8 @@ async function main(): Promise<void> {
       'fleet-banned': { type: 'string' },
       'fleet-shared-credentials': { type: 'boolean' },
       'targets-dir': { type: 'string' },
+      'ami-port': { type: 'string' },
+      'ami-greeting': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -103,6 +107,8 @@ async function main(): Promise<void> {
   ];
   for (const [k, v] of optional) if (v !== undefined) Object.assign(opts, { [k]: v });
   if (values['no-rate-limit']) opts.rateLimit = false;
+  const amiPort = num(values['ami-port'], 'ami-port');
+  if (amiPort !== undefined) opts.ami = { port: amiPort, ...(values['ami-greeting'] === 'pbx' ? { greeting: 'pbx' } : {}) };
 
   if (values.fleet !== undefined) {
     for (const flag of ['api-key', 'login', 'password', 'localhost-bypass'] as const) {
@@ -141,6 +147,9 @@ async function main(): Promise<void> {
       : `  admin login: ${sim.login} / ${sim.password}  (POST ${sim.url}/admin-cabinet/session/start)`,
     `  legacy login for a runtime switch: ${sim.login} / ${sim.password}`,
     `  ground truth: ${sim.url}/__sim/truth   control API: ${sim.url}/__sim/...`,
+    ...(sim.ami
+      ? [`  AMI on ${sim.ami.host}:${sim.ami.port}: ${sim.ami.users.map((u) => `${u.username} / ${u.secret} (write=${u.write.join(',')})`).join('; ')}   truth: ${sim.url}/__sim/ami/truth`]
+      : []),
     '',
   ];
   process.stdout.write(lines.join('\n'));

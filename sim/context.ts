@@ -1,6 +1,7 @@
 // State shared by the request pipeline: model, clock, auth stores, limiter, counters.
 
 import type { PbxClock } from './clock.js';
+import type { QueueModel } from './ami/queues.js';
 import type { PbxModel } from './model.js';
 import type { RateLimitConfig } from './rate-limit.js';
 import { RateLimiter } from './rate-limit.js';
@@ -23,6 +24,8 @@ export class SimContext {
   readonly stats: SimStats = { loginAttempts: 0, failedLogins: 0, unauthenticatedRequests: 0, rateLimited: 0, forbiddenCalls: 0 };
   /** last time a "fresh" status fetch was simulated, for the server-side cache messages */
   readonly freshAt = { extensions: -Infinity, providers: -Infinity };
+  /** call queues (AMI live state, REST `call-queues` configuration) */
+  queues: QueueModel | null = null;
   private pidIndex = 0;
   private readonly pids: number[];
 

@@ -9,6 +9,8 @@ import type { ApiMode, CallScenario, ExtensionStatus, Extension, Provider, Reque
 import { CALL_SCENARIOS } from './types.js';
 import type { ScenarioMix } from './model.js';
 import { healthControl } from './health.js';
+import { amiControl } from './ami/control.js';
+import type { SimAmi } from './ami/index.js';
 
 export const CONTROL_PREFIX = '/__sim/';
 
@@ -17,6 +19,8 @@ export interface ControlDeps {
   faults: FaultInjector;
   requests: RequestLogEntry[];
   setMode(mode: ApiMode): void;
+  /** the AMI side, when started */
+  ami?: SimAmi | null;
 }
 
 const json = (status: number, body: unknown): RawResponse => raw(status, JSON.stringify(body), 'application/json; charset=utf-8');
@@ -45,6 +49,15 @@ export function handleControl(deps: ControlDeps, method: string, path: string, q
   const literal = `${resource ?? ''}${id !== undefined ? `/${id}` : ''}`;
   const fixed = literal === 'sessions/expire' || literal === 'limits/reset';
   const route = `${method} ${fixed ? literal : `${resource ?? ''}${id !== undefined ? '/:id' : ''}`}`;
+  if (resource === 'ami') {
+    if (!deps.ami) return bad('the AMI side is not started (startSimulator({ ami: {} }) or --ami-port)', 404);
+    try {
+      const out = amiControl(deps.ami, method, id, input, query);
+      return out === undefined ? bad(`unknown control endpoint ${method} ${path}`, 404) : json(200, out);
+    } catch (e) {
+      return bad((e as Error).message);
+    }
+  }
   try {
     switch (route) {
       case 'GET truth': {

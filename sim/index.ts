@@ -8,6 +8,8 @@ import { PbxModel } from './model.js';
 import type { CallScenario } from './types.js';
 import type { ApiMode, RequestLogEntry, SimStats } from './types.js';
 import { SimServer } from './server.js';
+import { startAmi, type AmiSimOptions, type SimAmi } from './ami/index.js';
+import { QueueModel } from './ami/queues.js';
 
 export { PbxModel, DEFAULT_MIX } from './model.js';
 export type { CallInfo, GenerateResult, ScenarioMix, StartCallOptions } from './model.js';
@@ -18,6 +20,7 @@ export type { FaultKind, FaultSpec } from './faults.js';
 export type { TzOffset } from './clock.js';
 export { normalizeProviderState } from './provider-states.js';
 export type * from './types.js';
+export * from './ami/index.js';
 export { CALL_SCENARIOS, DIRECTIONS, DISPOSITION_BUCKETS, PEER_STATUSES, PROVIDER_STATES } from './types.js';
 export { startSimFleet } from './fleet.js';
 export type { SimFleet, SimFleetMember, SimFleetOptions } from './fleet.js';
@@ -52,6 +55,8 @@ export interface SimulatorOptions {
   now?: () => number;
   /** completed calls already in cdr_general at start (default 40) */
   historyCalls?: number;
+  /** also speak AMI (call queues, Asterisk core) on a TCP port: see sim/README.md */
+  ami?: AmiSimOptions;
 }
 
 export interface Simulator {
@@ -82,6 +87,8 @@ export interface Simulator {
   online(): Promise<void>;
   /** false between offline() and online() */
   readonly listening: boolean;
+  /** the AMI side, or null when not started */
+  readonly ami: SimAmi | null;
 }
 
 /** static scenarios for the calls in progress at start: every direction shows up early */
@@ -118,15 +125,23 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     }
   }
 
+  // Call queues exist in every PBX (REST lists their configuration); their live state needs AMI.
+  const queues = new QueueModel(clock, seed, model.extensions().map((e) => ({ number: e.number, available: e.status === 'Available' })));
+  ctx.queues = queues;
+  const host = opts.host ?? '127.0.0.1';
+  const ami = opts.ami ? await startAmi(opts.ami, host, clock, queues, () => model.activeCalls().length) : null;
+  const queueTickMs = opts.living ? opts.living.tickMs : 1000;
+  const queueLife = ami && opts.living ? setInterval(() => queues.tick(queueTickMs), queueTickMs) : null;
+  queueLife?.unref();
+
   const faults = new FaultInjector();
   const requests: RequestLogEntry[] = [];
   const setMode = (mode: ApiMode): void => {
     model.mode = mode;
   };
-  const server = new SimServer({ ctx, faults, requests, setMode });
+  const server = new SimServer({ ctx, faults, requests, setMode, ami });
   const port = await server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
   if (opts.living && opts.living.timer !== false) living?.start();
-  const host = opts.host ?? '127.0.0.1';
   const urlHost = host.includes(':') ? `[${host}]` : host;
 
   return {
@@ -147,7 +162,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     password: ctx.opts.password,
     expireSessions: () => ctx.sessions.expireAll(),
     issuedSessionIds: () => [...ctx.sessions.issued],
-    tick: () => (living ?? (manualLife ??= new Living(model, seed, lifeOpts))).tick(),
+    tick: () => {
+      (living ?? (manualLife ??= new Living(model, seed, lifeOpts))).tick();
+      if (ami) queues.tick(queueTickMs);
+    },
+    ami,
     resetLimits() {
       ctx.limiter.reset();
       ctx.throttle.reset();
@@ -161,7 +180,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     },
     async close() {
       living?.stop();
-      await server.close();
+      if (queueLife) clearInterval(queueLife);
+      await Promise.all([server.close(), ami?.close()]);
     },
   };
 }

@@ -108,6 +108,22 @@ function employeesHandler(ctx: SimContext, req: RequestContext): ApiResult {
   });
 }
 
+/** CallQueues DataStructure::createForList: the Asterisk queue name is `uniqid`, `id` the database id. */
+function callQueueList(ctx: SimContext): unknown[] {
+  const exts = new Map(ctx.model.extensions().map((e) => [e.number, e]));
+  return [...(ctx.queues?.queues() ?? [])]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((q) => ({
+      id: String(q.dbId),
+      uniqid: q.id,
+      extension: q.extension,
+      name: q.name,
+      represent: `<i class="users icon"></i> ${q.name} <${q.extension}>`,
+      strategy: q.strategy,
+      members: q.members.map((m) => ({ extension: m.name, represent: exts.has(m.name) ? `<i class="user outline icon"></i> ${exts.get(m.name)?.callerid ?? ''} <${m.name}>` : '' })),
+    }));
+}
+
 const GET = ['GET'] as const;
 const ANY = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
@@ -170,6 +186,7 @@ const ROUTES: Record<string, Route> = {
   'cdr:getMetadata': { verbs: GET, handler: (ctx, req) => cdrMetadata(ctx.model, req.params) },
   'cdr:getStatsByProvider': { verbs: GET, handler: (ctx, req) => cdrStatsByProvider(ctx.model, req.params) },
   employees: { verbs: GET, handler: employeesHandler },
+  'call-queues': { verbs: GET, handler: (ctx) => ok('getList', `${P}CallQueues\\GetListAction::main`, callQueueList(ctx)) },
   'firewall:getBannedIps': {
     verbs: GET,
     bearerOnly: true,
