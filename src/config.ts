@@ -30,6 +30,14 @@ export interface Config {
   maxRequestsPerMinute: number;
   webConfigFile: string | undefined;
   logLevel: string;
+  /** AMI (queues, asterisk collectors): off without a user. */
+  amiUser: string | undefined;
+  amiPassword: string | undefined;
+  /** Default: the host of `url`. */
+  amiHost: string | undefined;
+  amiPort: number;
+  amiTls: boolean;
+  queueMemberDetails: boolean;
 }
 
 /** A configuration problem: the process reports it once and exits with code 2. */
@@ -67,7 +75,7 @@ const value = <T>(env: string, schema: JsonSchema, perTarget?: string): Setting<
 });
 
 /** Every setting of the environment but the credentials (which come in pairs: see readCredentials). */
-export const SETTINGS: { [K in Exclude<keyof Config, 'apiKey' | 'login' | 'password'>]: Setting<Config[K]> } = {
+export const SETTINGS: { [K in Exclude<keyof Config, SecretField>]: Setting<Config[K]> } = {
   url: { env: 'MIKOPBX_URL', schema: { type: 'string', minLength: 1 }, map: (v: string, source) => parseUrl(v, source) },
   apiVersion: value('MIKOPBX_API_VERSION', { type: 'string', enum: ['auto', 'v3', 'legacy'], default: 'auto' }, 'api_version'),
   tlsInsecureSkipVerify: value('MIKOPBX_TLS_INSECURE_SKIP_VERIFY', { type: 'boolean', default: false }, 'tls.insecure_skip_verify'),
@@ -89,9 +97,19 @@ export const SETTINGS: { [K in Exclude<keyof Config, 'apiKey' | 'login' | 'passw
   maxRequestsPerMinute: value('MIKOPBX_MAX_REQUESTS_PER_MINUTE', { type: 'integer', minimum: 1, maximum: 10000, default: 60 }, 'max_requests_per_minute'),
   webConfigFile: value('WEB_CONFIG_FILE', { type: 'string' }),
   logLevel: value('LOG_LEVEL', { type: 'string', enum: LOG_LEVELS, default: 'info' }),
+  amiUser: value('MIKOPBX_AMI_USER', { type: 'string', minLength: 1 }),
+  amiHost: value('MIKOPBX_AMI_HOST', { type: 'string', minLength: 1, pattern: '^[^/:@\\s]+$|^\\[[0-9A-Fa-f:.]+\\]$' }),
+  amiPort: value('MIKOPBX_AMI_PORT', { type: 'integer', minimum: 1, maximum: 65535, default: 5038 }),
+  amiTls: value('MIKOPBX_AMI_TLS', { type: 'boolean', default: false }),
+  queueMemberDetails: value('QUEUE_MEMBER_DETAILS', { type: 'boolean', default: false }, 'queue_member_details'),
 };
 
+/** The Config fields that hold secrets: read in pairs or from files, never declared as plain settings. */
+type SecretField = 'apiKey' | 'login' | 'password' | 'amiPassword';
+
 const CREDENTIAL_VARIABLES = ['MIKOPBX_API_KEY', 'MIKOPBX_API_KEY_FILE', 'MIKOPBX_LOGIN', 'MIKOPBX_PASSWORD', 'MIKOPBX_PASSWORD_FILE'] as const;
+/** AMI credentials are per PBX: in fleet mode they belong in the targets file. */
+const AMI_CREDENTIAL_VARIABLES = ['MIKOPBX_AMI_USER', 'MIKOPBX_AMI_PASSWORD', 'MIKOPBX_AMI_PASSWORD_FILE', 'MIKOPBX_AMI_HOST'] as const;
 
 /** Settings of the process in fleet mode (TARGETS_FILE), which have no meaning for one PBX. */
 export const FLEET_SETTINGS = {
@@ -104,7 +122,7 @@ const ENV_SCHEMA = {
   type: 'object',
   properties: {
     ...Object.fromEntries(Object.values(SETTINGS).map((s) => [s.env, s.schema])),
-    ...Object.fromEntries(CREDENTIAL_VARIABLES.map((name) => [name, { type: 'string' }])),
+    ...Object.fromEntries([...CREDENTIAL_VARIABLES, 'MIKOPBX_AMI_PASSWORD', 'MIKOPBX_AMI_PASSWORD_FILE'].map((name) => [name, { type: 'string' }])),
     ...Object.fromEntries(Object.values(FLEET_SETTINGS).map((s) => [s.env, s.schema])),
   },
 };
@@ -159,7 +177,7 @@ export function readSecretFile(source: string, path: string): string {
   return value;
 }
 
-function pickSecret(env: RawEnv, plain: 'MIKOPBX_API_KEY' | 'MIKOPBX_PASSWORD'): string | undefined {
+function pickSecret(env: RawEnv, plain: 'MIKOPBX_API_KEY' | 'MIKOPBX_PASSWORD' | 'MIKOPBX_AMI_PASSWORD'): string | undefined {
   const fileVar = `${plain}_FILE` as const;
   const direct = env[plain] as string | undefined;
   const file = env[fileVar] as string | undefined;
@@ -216,13 +234,22 @@ export function mapSetting<T>(setting: Setting<T>, raw: unknown, source: string 
   return setting.map(raw as never, source);
 }
 
-/** Every Config field but url and the credentials, from the validated environment. */
-function settingsFrom(raw: RawEnv): Omit<Config, 'url' | 'apiKey' | 'login' | 'password'> {
+/** The settings every target of a fleet shares (all but the PBX's address and secrets). */
+export type TargetDefaults = Omit<Config, 'url' | SecretField>;
+
+/** Every Config field but url and the secrets, from the validated environment. */
+function settingsFrom(raw: RawEnv): TargetDefaults {
   const out: Record<string, unknown> = {};
   for (const [key, setting] of Object.entries(SETTINGS)) {
     if (key !== 'url') out[key] = mapSetting(setting as Setting<unknown>, raw[setting.env]);
   }
-  return out as Omit<Config, 'url' | 'apiKey' | 'login' | 'password'>;
+  return out as TargetDefaults;
+}
+
+/** The AMI user and password come together; without a user the AMI collectors are off. */
+export function checkAmiCredentials(user: string | undefined, password: string | undefined, names = { user: 'MIKOPBX_AMI_USER', password: 'MIKOPBX_AMI_PASSWORD' }): void {
+  if (user !== undefined && password === undefined) throw new ConfigError(names.password, `(or ${names.password}_FILE) is required when ${names.user} is set`);
+  if (password !== undefined && user === undefined) throw new ConfigError(names.user, `is required when ${names.password} is set`);
 }
 
 export interface Credentials {
@@ -261,7 +288,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     password: 'MIKOPBX_PASSWORD',
   };
   checkCredentials({ apiKey, login, password }, settings.apiVersion, names);
-  return { url, apiKey, login, password, ...settings };
+  const amiPassword = pickSecret(raw, 'MIKOPBX_AMI_PASSWORD');
+  checkAmiCredentials(settings.amiUser, amiPassword);
+  return { url, apiKey, login, password, amiPassword, ...settings };
 }
 
 /** Fleet mode: the process settings, and the environment's settings as every target's defaults. */
@@ -270,7 +299,7 @@ export interface FleetSettings {
   /** SHARD as given (`i/N`, i a number or a StatefulSet pod name); parsed by the fleet. */
   shard: string | undefined;
   maxRequestsInFlight: number;
-  defaults: Omit<Config, 'url' | 'apiKey' | 'login' | 'password'>;
+  defaults: TargetDefaults;
 }
 
 /**
@@ -284,7 +313,7 @@ export function loadFleetSettings(env: NodeJS.ProcessEnv = process.env): FleetSe
     for (const name of ['SHARD', 'MAX_REQUESTS_IN_FLIGHT']) if (env[name]) throw new ConfigError(name, 'is a fleet-mode setting: it needs TARGETS_FILE');
     return null;
   }
-  for (const name of ['MIKOPBX_URL', ...CREDENTIAL_VARIABLES]) {
+  for (const name of ['MIKOPBX_URL', ...CREDENTIAL_VARIABLES, ...AMI_CREDENTIAL_VARIABLES]) {
     if (raw[name] !== undefined) throw new ConfigError(name, 'must not be set with TARGETS_FILE: in fleet mode each PBX has its url and credentials in the targets file');
   }
   return {
@@ -324,6 +353,6 @@ export function configWarnings(config: Config): string[] {
 }
 
 /** Values that must never appear in logs, metrics or pages. */
-export function configSecrets(config: Pick<Config, 'apiKey' | 'password'>): string[] {
-  return [config.apiKey, config.password].filter((s): s is string => typeof s === 'string' && s.length > 0);
+export function configSecrets(config: Pick<Config, 'apiKey' | 'password'> & Partial<Pick<Config, 'amiPassword'>>): string[] {
+  return [config.apiKey, config.password, config.amiPassword].filter((s): s is string => typeof s === 'string' && s.length > 0);
 }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { AmiError } from './api/ami/errors.js';
 import { PbxApiError } from './api/errors.js';
 import type { CollectorName } from './config.js';
 
@@ -32,6 +33,8 @@ export class PollLog {
     private readonly describe: (e: unknown) => string,
     /** Whether the PBX is paused (back-off) right now. */
     private readonly paused: () => boolean,
+    /** What the line after a failing poll's first success says (the REST API, or the AMI session). */
+    private readonly recovered = 'PBX API answers again',
   ) {}
 
   /** One collector's outcome, at debug: the detail behind the poll's single line. */
@@ -44,14 +47,14 @@ export class PollLog {
   poll(poll: string, failures: readonly CollectorFailure[]): void {
     const first = failures.find((f) => f.primary) ?? failures[0];
     if (!first) {
-      if (this.failing.delete(poll)) this.log.info({ poll }, 'PBX API answers again');
+      if (this.failing.delete(poll)) this.log.info({ poll }, this.recovered);
       this.pauseAnnounced = false;
       return;
     }
     const fields = { poll, collector: first.collector, collectors: failures.map((f) => f.collector), ...failureFields(first.error) };
     const why = this.describe(first.error);
     this.failing.add(poll);
-    const kind = first.error instanceof PbxApiError ? first.error.kind : 'internal';
+    const kind = first.error instanceof PbxApiError || first.error instanceof AmiError ? first.error.kind : 'internal';
     if (PAUSED_KINDS.has(kind) && this.pauseAnnounced) {
       this.log.debug(fields, `${poll} poll failed: ${why}`);
       return;
@@ -84,5 +87,6 @@ export class PollLog {
 /** Structured fields of a failure: what an operator filters on. */
 export function failureFields(e: unknown): Record<string, unknown> {
   if (e instanceof PbxApiError) return { reason: e.kind, endpoint: e.endpoint || undefined, status: e.status };
+  if (e instanceof AmiError) return { reason: e.kind, action: e.action || undefined };
   return { reason: 'internal', err: e };
 }

@@ -1,11 +1,12 @@
 import { Registry } from 'prom-client';
 import type { Logger } from 'pino';
+import { AmiClient } from './api/ami/index.js';
 import { BACKOFF_REASONS } from './api/backoff.js';
 import type { PbxApi } from './api/pbx-api.js';
 import { PbxApiError } from './api/errors.js';
 import { Transport, type RequestGateLike } from './api/transport.js';
 import type { Collector, TargetSnapshot } from './collectors/collector.js';
-import { collectorSpec, OWN_SCHEDULE, STATUS_ORDER, type CollectorName, type ScheduleName } from './collectors/table.js';
+import { AMI_COLLECTORS, collectorSpec, OWN_SCHEDULE, STATUS_ORDER, type CollectorName, type ScheduleName } from './collectors/table.js';
 import { configSecrets, hasStatusCollectors, type Config } from './config.js';
 import { HealthMetrics, type PollIntervals } from './metrics/health.js';
 import { RegistryRenderer, type RenderedExposition } from './metrics/rendered.js';
@@ -54,9 +55,13 @@ export class PbxTarget {
   readonly secrets: SecretScrubber;
   private readonly leaveScrubbers: () => void;
   private readonly pollLog: PollLog;
+  /** The AMI collectors' poll lines: their own pause and recovery, apart from the REST API's. */
+  private readonly amiPollLog: PollLog;
   private readonly runs: CollectorRuns;
   private readonly resolver: ApiResolver;
   private readonly renderer: RegistryRenderer;
+  /** The PBX's AMI session, when an AMI user is configured and an AMI collector enabled. */
+  private readonly ami: AmiClient | null;
   /** Every collector built from COLLECTORS; `active` holds those that run on this PBX. */
   private readonly built = new Map<CollectorName, Collector>();
   private readonly active = new Map<CollectorName, Collector>();
@@ -84,14 +89,16 @@ export class PbxTarget {
     // from exactly the lines that logger writes) until close().
     this.leaveScrubbers = scrubbersOf(opts.logger)?.add(this.secrets) ?? (() => undefined);
     this.pollLog = new PollLog(this.log, (e) => this.describeError(e), () => this.transport.backoff.active() !== null);
+    this.amiPollLog = new PollLog(this.log, (e) => this.describeError(e), () => ['backoff', 'auth_failed'].includes(this.ami?.status().state ?? ''), 'PBX AMI answers again');
+    const wantsAmi = config.collectors.some((c) => AMI_COLLECTORS.includes(c));
     this.health = new HealthMetrics(this.registry, {
       pollIntervalSeconds: this.plan.statusIntervalSeconds,
       cdrPollIntervalSeconds: this.plan.cdrIntervalSeconds,
       systemPollIntervalSeconds: config.systemPollIntervalSeconds,
       upFrom: hasStatusCollectors(config) ? 'status' : 'cdr',
       fleet: opts.gate !== undefined,
+      ...(wantsAmi && config.amiUser ? { amiIntervalSeconds: config.pollIntervalSeconds } : {}),
     });
-    this.health.initCollectors(config.collectors);
     this.transport = new Transport({
       baseUrl: config.url,
       timeoutMs: config.timeoutSeconds * 1000,
@@ -123,6 +130,8 @@ export class PbxTarget {
       onRedetected: () => (this.built.get('cdr') as { requestCursorCheck?: () => void } | undefined)?.requestCursorCheck?.(),
     });
     this.renderer = new RegistryRenderer(this.registry);
+    this.ami = wantsAmi && config.amiUser ? this.startAmi(config) : null;
+    const off: CollectorName[] = [];
     for (const name of [...STATUS_ORDER, ...OWN_SCHEDULE]) {
       if (!config.collectors.includes(name)) continue;
       const collector = collectorSpec(name).create({
@@ -133,13 +142,47 @@ export class PbxTarget {
         // A backlog page is read only while a minute of status polls still fits beside it.
         budgetReserve: () => Math.min(this.plan.statusRequestsPerMinute + SPARE_REQUESTS, config.maxRequestsPerMinute - 1),
         now: this.now,
+        ami: this.ami,
+        // Names come from REST on v3; legacy has no call-queues endpoint, so its queues go unnamed.
+        queueNames: { list: async () => (await this.resolver.api?.callQueues?.()) ?? [] },
+        queueMemberDetails: config.queueMemberDetails,
+        utcOffsetMinutes: () => this.resolver.api?.utcOffsetMinutes?.() ?? null,
       });
+      if (!collector) {
+        off.push(name);
+        continue;
+      }
       this.built.set(name, collector);
       this.active.set(name, collector);
       if (config.apiVersion === 'legacy') this.setV3OnlyAvailable(name, false, 'legacy');
     }
+    this.health.initCollectors([...this.active.keys()]);
+    if (off.length > 0) {
+      this.log.info({ collectors: off }, `${off.join(' and ')} collector${off.length > 1 ? 's' : ''} off: they read the PBX's AMI (call queues, Asterisk core), and MIKOPBX_AMI_USER is not set; see the README's "Call queues over AMI"`);
+    }
     this.health.requestBudgetRemaining.set(config.maxRequestsPerMinute);
     this.health.setIntervals(this.intervals(), [...this.active.keys()]);
+  }
+
+  /** One long-lived AMI session per PBX, logged in once; its password is in this target's scrubber. */
+  private startAmi(config: Config): AmiClient {
+    const client = new AmiClient({
+      host: config.amiHost ?? new URL(config.url).hostname.replace(/^\[|\]$/g, ''),
+      port: config.amiPort,
+      username: config.amiUser as string,
+      secret: config.amiPassword as string,
+      tls: config.amiTls ? { ca: config.ca, insecureSkipVerify: config.tlsInsecureSkipVerify } : undefined,
+      actionTimeoutMs: config.timeoutSeconds * 1000,
+      log: this.log,
+      now: this.now,
+    });
+    client.start();
+    return client;
+  }
+
+  /** The collectors this target has (those its configuration can run), in configuration order. */
+  collectorNames(): CollectorName[] {
+    return this.opts.config.collectors.filter((n) => this.built.has(n));
   }
 
   get config(): Config {
@@ -166,7 +209,7 @@ export class PbxTarget {
     const { config } = this.opts;
     const schedule = collectorSpec(name).schedule;
     if (schedule === 'system') return config.systemPollIntervalSeconds;
-    return schedule === 'cdr' ? config.cdrPollIntervalSeconds : config.pollIntervalSeconds;
+    return schedule === 'cdr' ? config.cdrPollIntervalSeconds : config.pollIntervalSeconds; // status and AMI
   }
 
   /** The effective schedule (what the budget made of the configured one). */
@@ -182,7 +225,7 @@ export class PbxTarget {
     const { config } = this.opts;
     const jobs: Job[] = hasStatusCollectors(config) ? [{ name: 'status', intervalSeconds: () => this.intervalSeconds('status'), run: () => this.runStatusPoll() }] : [];
     for (const name of OWN_SCHEDULE) {
-      if (!config.collectors.includes(name) || (config.apiVersion === 'legacy' && collectorSpec(name).v3Only)) continue;
+      if (!this.built.has(name) || (config.apiVersion === 'legacy' && collectorSpec(name).v3Only)) continue;
       jobs.push({ name, intervalSeconds: () => this.intervalSeconds(name), run: () => this.runOwnPoll(name) });
     }
     return jobs;
@@ -209,7 +252,10 @@ export class PbxTarget {
   }
 
   private intervals(): PollIntervals {
-    return { status: this.plan.statusIntervalSeconds, cdr: this.plan.cdrIntervalSeconds, system: this.opts.config.systemPollIntervalSeconds };
+    const { config } = this.opts;
+    // AMI does not spend the REST budget: its collectors keep the configured status interval.
+    const ami = config.pollIntervalSeconds;
+    return { status: this.plan.statusIntervalSeconds, cdr: this.plan.cdrIntervalSeconds, system: config.systemPollIntervalSeconds, queues: ami, asterisk: ami };
   }
 
   /** A new adapter (the first, or another generation): plan for it and start or stop the v3-only collectors. */
@@ -314,6 +360,7 @@ export class PbxTarget {
   }
 
   private async ownPoll(name: OwnName): Promise<void> {
+    if (collectorSpec(name).source === 'ami') return this.amiPoll(name);
     const { api, setupError } = await this.resolver.tryResolve();
     // Detection decides whether this PBX serves the collector; while unreachable, the last verdict holds.
     if (!this.active.has(name)) {
@@ -339,6 +386,16 @@ export class PbxTarget {
     if (this.transport.backoff.active()) return 'backing_off';
     if (!this.upDecided) return 'pending';
     return this.apiAnswered ? 'up' : 'down';
+  }
+
+  /**
+   * An AMI collector's run: it needs no REST detection (a REST outage must not fail it) and never
+   * decides mikopbx_up (the AMI session has mikopbx_ami_up).
+   */
+  private async amiPoll(name: OwnName): Promise<void> {
+    const error = await this.runs.run(name, this.active.get(name), null, null, { needsApi: false });
+    this.amiPollLog.poll(name, error === null ? [] : [{ collector: name, error }]);
+    await this.render();
   }
 
   /** The one-line reason shown in logs and on the landing page (never with a secret in it). */
@@ -371,12 +428,19 @@ export class PbxTarget {
       this.health.backoffUntil.set({ reason }, this.transport.backoff.until(reason) / 1000);
     }
     this.health.requestBudgetRemaining.set(this.transport.budget.remaining());
+    if (this.ami && this.health.ami) {
+      const status = this.ami.status();
+      this.health.ami.up.set(status.state === 'connected' ? 1 : 0);
+      this.health.ami.backoffUntil.set(status.until === null ? 0 : status.until / 1000);
+      this.health.ami.loginRefused.set(status.state === 'auth_failed' ? 1 : 0);
+    }
     await this.renderer.render();
   }
 
   /** Stops all traffic to the PBX; its secrets are dropped once the aborted polls have ended. */
   close(): void {
     this.transport.close();
+    void this.ami?.close();
     const running = [...this.running.values()];
     const forget = () => {
       this.leaveScrubbers();

@@ -1,4 +1,5 @@
 import type { AdviceList, BansByJail, StorageUsage } from './health-types.js';
+import type { QueueConfig } from './v3-queues.js';
 import type { ActiveCallsSnapshot, ApiGeneration, CdrPage, Extension, Provider } from './types.js';
 
 export interface CdrPageRequest {
@@ -40,4 +41,8 @@ export interface PbxApi {
   getActiveCalls(): Promise<ActiveCallsSnapshot>;
   readonly cdr: CdrSource | undefined;
   readonly health: HealthSource | undefined;
+  /** The PBX's UTC offset in minutes, once an answer has said it (v3 envelopes do); null before. */
+  utcOffsetMinutes?(): number | null;
+  /** The call queues' configuration (names for AMI queue metrics); v3 only. */
+  callQueues?(): Promise<QueueConfig[]>;
 }

@@ -1,6 +1,3 @@
-import { parseData } from './envelope.js';
-import type { Transport } from './transport.js';
-import { V3Client } from './v3.js';
 import { expectArray, expectId, expectObject, isObject, optionalString } from './validate.js';
 
 export const CALL_QUEUES_PATH = '/pbxcore/api/v3/call-queues';
@@ -32,18 +29,4 @@ export function parseCallQueues(data: unknown): QueueConfig[] {
       strategy: optionalString(q.strategy, `${path}.strategy`),
     };
   });
-}
-
-/** The one REST read the queues collector makes (rarely: the names change only when an admin edits them). */
-export class CallQueuesApi {
-  private readonly client: V3Client;
-
-  constructor(transport: Transport, apiKey: string | undefined) {
-    this.client = new V3Client(transport, apiKey);
-  }
-
-  async list(): Promise<QueueConfig[]> {
-    const env = await this.client.get(CALL_QUEUES_PATH);
-    return parseData(CALL_QUEUES_PATH, () => parseCallQueues(env.data));
-  }
 }

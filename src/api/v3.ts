@@ -4,7 +4,9 @@ import type { AdviceList, BansByJail, StorageUsage } from './health-types.js';
 import { parseAdviceList, parseBannedIps, parseDatetime, parseStorageUsage } from './v3-health-parse.js';
 import type { RequestSpec, Transport } from './transport.js';
 import type { ActiveCallsSnapshot, Extension, Provider } from './types.js';
+import { utcOffsetMinutesOf } from './time.js';
 import { V3CdrSource } from './v3-cdr.js';
+import { CALL_QUEUES_PATH, parseCallQueues, type QueueConfig } from './v3-queues.js';
 import { parseActiveChannels, parseExtensionStatuses, parseProviderStatuses } from './v3-parse.js';
 
 export const V3 = {
@@ -23,6 +25,9 @@ export const V3 = {
 
 /** v3 API (MikoPBX 2025.1+): Bearer API key, `/pbxcore/api/v3/...`, errors by HTTP status. */
 export class V3Client {
+  /** The PBX's UTC offset, from the meta.timestamp of its last answer that had one. */
+  utcOffsetMinutes: number | null = null;
+
   constructor(
     private readonly transport: Transport,
     private readonly apiKey: string | undefined,
@@ -32,7 +37,10 @@ export class V3Client {
     // Without a key MikoPBX only lets 127.0.0.1 in; sending an empty Bearer would break that.
     const headers: Record<string, string> = this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {};
     const res = await this.transport.send({ path, headers, ...(query ? { query } : {}) });
-    return unwrapV3(res, { keyConfigured: this.apiKey !== undefined });
+    const env = unwrapV3(res, { keyConfigured: this.apiKey !== undefined });
+    const offset = env.timestamp === undefined ? null : utcOffsetMinutesOf(env.timestamp);
+    if (offset !== null) this.utcOffsetMinutes = offset;
+    return env;
   }
 }
 
@@ -61,6 +69,15 @@ export class V3Api implements PbxApi {
     // which decide direction and trunk (mikopbx-api.md §7.8).
     const env = await this.client.get(V3.activeChannels);
     return { legs: parseData(V3.activeChannels, () => parseActiveChannels(env.data)), hasChannels: true };
+  }
+
+  utcOffsetMinutes(): number | null {
+    return this.client.utcOffsetMinutes;
+  }
+
+  async callQueues(): Promise<QueueConfig[]> {
+    const env = await this.client.get(CALL_QUEUES_PATH);
+    return parseData(CALL_QUEUES_PATH, () => parseCallQueues(env.data));
   }
 }
 

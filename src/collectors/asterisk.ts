@@ -21,7 +21,7 @@ export interface AsteriskOptions {
  * processed (CoreProcessedCalls, Asterisk 20.12+ / 22.2+; kept monotonic across restarts), and its
  * version (CoreSettings). Both actions need write permission "reporting" (or "system").
  */
-export class AsteriskCollector implements Omit<Collector, 'name'> {
+export class AsteriskCollector implements Collector {
   readonly name = 'asterisk' as const;
   private readonly help: IntervalHelp<number>;
   private readonly startTime: GaugeFamily;

@@ -49,7 +49,7 @@ const KEY_SEP = '\u0000';
  * Everything is fetched before anything changes; a queue that is gone loses its series at the
  * next successful run, and a failed run leaves the values it could not refresh.
  */
-export class QueuesCollector implements Omit<Collector, 'name'> {
+export class QueuesCollector implements Collector {
   readonly name = 'queues' as const;
   private readonly help: IntervalHelp<Intervals>;
   private readonly callers: GaugeFamily;

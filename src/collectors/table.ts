@@ -1,10 +1,13 @@
 import type { Registry } from 'prom-client';
+import type { AmiClient } from '../api/ami/index.js';
 import type { PbxApi } from '../api/pbx-api.js';
+import { AsteriskCollector } from './asterisk.js';
 import { CallsCollector } from './calls.js';
 import { CdrCollector } from './cdr.js';
 import type { Collector } from './collector.js';
 import { PeersCollector } from './peers.js';
 import { ProvidersCollector } from './providers.js';
+import { QueuesCollector, type QueueNamesSource } from './queues.js';
 import { SystemCollector } from './system.js';
 
 /** What a collector is built from: the target's registry, settings and request budget. */
@@ -16,6 +19,13 @@ export interface CollectorDeps {
   budgetRemaining: () => number;
   budgetReserve: () => number;
   now: () => number;
+  /** The PBX's AMI session; null when no AMI user is configured. */
+  ami: AmiClient | null;
+  /** Queue names from REST (v3; empty on legacy). */
+  queueNames: QueueNamesSource;
+  queueMemberDetails: boolean;
+  /** The PBX's UTC offset, once known (for the PBX-local times AMI gives). */
+  utcOffsetMinutes: () => number | null;
 }
 
 /** A collector that exists on v3 only: on legacy it is not run, not exported, and said so once. */
@@ -27,7 +37,7 @@ export interface V3Only {
 }
 
 /** The poll schedules: the shared status poll, and one per collector that runs alone. */
-export type ScheduleName = 'status' | 'cdr' | 'system';
+export type ScheduleName = 'status' | 'cdr' | 'system' | 'queues' | 'asterisk';
 
 export interface CollectorSpec {
   readonly name: string;
@@ -38,7 +48,13 @@ export interface CollectorSpec {
   readonly schedule: ScheduleName;
   readonly statusRank?: number;
   readonly v3Only?: V3Only;
-  create(deps: CollectorDeps): Collector;
+  /**
+   * `ami`: reads the Asterisk Manager Interface, not the REST API: runs only with an AMI user,
+   * never waits for the REST API's detection and never decides mikopbx_up.
+   */
+  readonly source?: 'rest' | 'ami';
+  /** null: cannot run with this configuration (an AMI collector without an AMI user). */
+  create(deps: CollectorDeps): Collector | null;
 }
 
 /**
@@ -73,6 +89,18 @@ export const COLLECTOR_TABLE = [
     },
     create: (d) => new SystemCollector(d.registry, d.intervalSeconds),
   },
+  {
+    name: 'queues',
+    schedule: 'queues',
+    source: 'ami',
+    create: (d) => (d.ami ? new QueuesCollector(d.registry, d.ami, d.queueNames, { intervalSeconds: d.intervalSeconds, memberDetails: d.queueMemberDetails }) : null),
+  },
+  {
+    name: 'asterisk',
+    schedule: 'asterisk',
+    source: 'ami',
+    create: (d) => (d.ami ? new AsteriskCollector(d.registry, d.ami, { intervalSeconds: d.intervalSeconds, utcOffsetMinutes: d.utcOffsetMinutes }) : null),
+  },
 ] as const satisfies readonly CollectorSpec[];
 
 export type CollectorName = (typeof COLLECTOR_TABLE)[number]['name'];
@@ -91,6 +119,9 @@ export const STATUS_ORDER: readonly CollectorName[] = COLLECTOR_TABLE.filter((c)
 
 /** The collectors that run on a schedule of their own (one job each). */
 export const OWN_SCHEDULE: readonly (CollectorName & ScheduleName)[] = COLLECTOR_TABLE.filter((c) => c.schedule !== 'status').map((c) => c.name as CollectorName & ScheduleName);
+
+/** The collectors that read AMI. */
+export const AMI_COLLECTORS: readonly CollectorName[] = COLLECTOR_TABLE.filter((c) => 'source' in c && c.source === 'ami').map((c) => c.name);
 
 /** The schedule a collector runs on. */
 export function scheduleOf(name: CollectorName): ScheduleName {

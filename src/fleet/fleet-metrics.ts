@@ -90,7 +90,7 @@ export class FleetMetrics {
     this.reloadSuccess = new Gauge({ name: 'mikopbx_exporter_targets_file_last_reload_successful', help: '1 if the last load of TARGETS_FILE succeeded, else 0 (the targets of the previous load keep running).', registers });
     this.reloadTimestamp = new Gauge({ name: 'mikopbx_exporter_targets_file_last_reload_success_timestamp_seconds', help: 'Unix time of the last successful load of TARGETS_FILE.', registers });
     this.reloads = new Counter({ name: 'mikopbx_exporter_targets_file_reloads_total', help: 'Loads of TARGETS_FILE after the start (SIGHUP or a change of its content), by result (success, failure).', labelNames: ['result'], registers });
-    for (const schedule of ['status', 'cdr', 'system']) {
+    for (const schedule of ['status', 'cdr', 'system', 'queues', 'asterisk']) {
       this.pollsOverrun.inc({ schedule }, 0);
     }
     for (const result of ['success', 'failure']) this.reloads.inc({ result }, 0);

@@ -65,6 +65,17 @@ const FILE_SCHEMA = {
             additionalProperties: { type: 'string' },
             propertyNames: { pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$', not: { anyOf: [{ pattern: '^__' }, { enum: RESERVED_LABELS }] } },
           },
+          ami: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['auth'],
+            properties: {
+              auth: { type: 'string', minLength: 1 },
+              host: { type: 'string', minLength: 1, pattern: '^[^/:@\\s]+$|^\\[[0-9A-Fa-f:.]+\\]$' },
+              port: { type: 'integer', minimum: 1, maximum: 65535 },
+              tls: { type: 'boolean' },
+            },
+          },
           ...overridesSchema(),
         },
       },
@@ -207,7 +218,7 @@ function targetConfig(located: Located, index: number, t: Obj, defaults: FleetSe
     if (!found) located.fail([...path, 'auth'], `names the auth module ${authName}, which auth_modules does not define`);
     auth = found;
   }
-  Object.assign(config, { apiKey: auth.apiKey, login: auth.login, password: auth.password });
+  Object.assign(config, { apiKey: auth.apiKey, login: auth.login, password: auth.password }, amiSettings(located, path, t.ami as Obj | undefined, modules));
   const built = config as unknown as Config;
   if (built.apiVersion === 'legacy' && built.login === undefined && built.apiKey !== undefined) {
     located.fail([...path, 'api_version'], `is legacy, but the auth module ${authName ?? ''} has an API key (legacy MikoPBX has no API keys; use login and password_file)`);
@@ -215,11 +226,21 @@ function targetConfig(located: Located, index: number, t: Obj, defaults: FleetSe
   return built;
 }
 
+/** A target's AMI session: an auth module with a login (the AMI user) and its password. */
+function amiSettings(located: Located, path: Path, ami: Obj | undefined, modules: Map<string, AuthModule>): Pick<Config, 'amiUser' | 'amiPassword' | 'amiHost' | 'amiPort' | 'amiTls'> {
+  if (!ami) return { amiUser: undefined, amiPassword: undefined, amiHost: undefined, amiPort: 5038, amiTls: false };
+  const name = ami.auth as string;
+  const module = modules.get(name);
+  if (!module) located.fail([...path, 'ami', 'auth'], `names the auth module ${name}, which auth_modules does not define`);
+  if (module.login === undefined) located.fail([...path, 'ami', 'auth'], `names the auth module ${name}, which has an API key; AMI needs a login (the AMI user) with password_file or password_env`);
+  return { amiUser: module.login, amiPassword: module.password, amiHost: ami.host as string | undefined, amiPort: (ami.port as number | undefined) ?? 5038, amiTls: (ami.tls as boolean | undefined) ?? false };
+}
+
 /** A digest of everything that makes a target what it is; secrets enter only as their hash. */
 function fingerprintOf(config: Config): string {
   const h = createHash('sha256');
-  h.update(JSON.stringify({ ...config, apiKey: null, password: null, ca: null }));
-  for (const secret of [config.apiKey, config.password, config.ca]) h.update(`\0${secret ?? ''}`);
+  h.update(JSON.stringify({ ...config, apiKey: null, password: null, amiPassword: null, ca: null }));
+  for (const secret of [config.apiKey, config.password, config.amiPassword, config.ca]) h.update(`\0${secret ?? ''}`);
   return h.digest('hex');
 }
 

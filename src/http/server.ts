@@ -19,7 +19,8 @@ export interface ServedTarget {
   isReady(): boolean;
   scrub(text: string): string;
   readonly generation: string | null;
-  readonly config: { readonly collectors: readonly CollectorName[] };
+  /** The collectors this target runs (those its configuration can run). */
+  collectorNames(): readonly CollectorName[];
   readonly results: ReadonlyMap<CollectorName, CollectorResult>;
   intervalSeconds(name: CollectorName): number;
   configuredIntervalSeconds(name: CollectorName): number;
@@ -77,7 +78,7 @@ function landing(target: ServedTarget): string {
     version: VERSION,
     api: target.generation,
     ready: target.isReady(),
-    collectors: target.config.collectors.map((name) => ({
+    collectors: target.collectorNames().map((name) => ({
       name,
       result: target.results.get(name),
       intervalSeconds: target.intervalSeconds(name),

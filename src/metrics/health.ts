@@ -3,11 +3,14 @@ import { BACKOFF_REASONS } from '../api/backoff.js';
 import { COLLECTOR_NAMES, scheduleOf, type CollectorName } from '../collectors/table.js';
 import { IntervalHelp } from './interval-help.js';
 
-/** The effective intervals of the two schedules, in seconds. */
+/** The effective intervals of the schedules, in seconds. */
 export interface PollIntervals {
   status: number;
   cdr: number;
   system: number;
+  /** The AMI collectors (run at the status interval; they do not spend the REST budget). */
+  queues: number;
+  asterisk: number;
 }
 
 /** Why a collector's run was not sent: nothing the PBX did (so it says nothing about the PBX). */
@@ -22,6 +25,8 @@ export interface HealthOptions {
   upFrom: 'status' | 'cdr';
   /** A fleet's target: its polls may also wait for a request slot (skip reason in_flight). */
   fleet?: boolean;
+  /** An AMI user is configured: the AMI collectors run, and the AMI session's health is exported. */
+  amiIntervalSeconds?: number;
 }
 
 /**
@@ -39,6 +44,8 @@ export class HealthMetrics {
   readonly requestBudgetRemaining: Gauge;
   readonly collectorInterval: Gauge<'collector'>;
   readonly collectorSkipped: Counter<'collector' | 'reason'>;
+  /** The AMI session (only with an AMI user). */
+  readonly ami: { up: Gauge; backoffUntil: Gauge; loginRefused: Gauge } | null = null;
   private readonly help: IntervalHelp<PollIntervals>;
   /** The skip reasons this target can have, shown from the first scrape. */
   private readonly skipReasons: readonly SkipReason[];
@@ -46,10 +53,17 @@ export class HealthMetrics {
   constructor(registry: Registry, opts: HealthOptions) {
     this.skipReasons = opts.fleet ? SKIP_REASONS : SKIP_REASONS.filter((r) => r !== 'in_flight');
     const registers = [registry];
-    const help = (this.help = IntervalHelp.of<PollIntervals>(registry, { status: opts.pollIntervalSeconds, cdr: opts.cdrPollIntervalSeconds, system: opts.systemPollIntervalSeconds }));
-    // Collectors run on two schedules; a HELP text cannot vary by label, so it names both.
-    const runs = ({ status, cdr, system }: PollIntervals) =>
-      `refreshed after every run of the collector (peers, providers and calls every ${status} seconds, cdr every ${cdr} seconds, system every ${system} seconds)`;
+    const ami = opts.amiIntervalSeconds ?? 0;
+    const help = (this.help = IntervalHelp.of<PollIntervals>(registry, {
+      status: opts.pollIntervalSeconds,
+      cdr: opts.cdrPollIntervalSeconds,
+      system: opts.systemPollIntervalSeconds,
+      queues: ami,
+      asterisk: ami,
+    }));
+    // Collectors run on several schedules; a HELP text cannot vary by label, so it names them all.
+    const runs = ({ status, cdr, system, queues }: PollIntervals) =>
+      `refreshed after every run of the collector (peers, providers and calls every ${status} seconds, cdr every ${cdr} seconds, system every ${system} seconds${opts.amiIntervalSeconds ? `, queues and asterisk every ${queues} seconds` : ''})`;
     this.up = new Gauge({
       name: 'mikopbx_up',
       help: help.text('mikopbx_up', ({ status, cdr }) =>
@@ -120,6 +134,28 @@ export class HealthMetrics {
       labelNames: ['collector', 'reason'],
       registers,
     });
+    if (opts.amiIntervalSeconds) {
+      this.ami = {
+        up: new Gauge({
+          name: 'mikopbx_ami_up',
+          help: 'Whether the exporter\'s AMI session to the PBX is logged in (1) or not (0: connecting, reconnecting after a drop, or paused after a refused login); refreshed after every poll.',
+          registers,
+        }),
+        backoffUntil: new Gauge({
+          name: 'mikopbx_ami_backoff_until_timestamp_seconds',
+          help: 'Unix time until which the AMI session sends nothing (a reconnect pause after a drop, or a long pause after a refused login, so that fail2ban\'s asterisk_ami jail never bans the exporter); 0 when not paused.',
+          registers,
+        }),
+        loginRefused: new Gauge({
+          name: 'mikopbx_ami_login_refused',
+          help: '1 while the PBX refuses the AMI login (MIKOPBX_AMI_USER / MIKOPBX_AMI_PASSWORD wrong, or the user\'s network filter excludes the exporter), else 0.',
+          registers,
+        }),
+      };
+      this.ami.up.set(0);
+      this.ami.backoffUntil.set(0);
+      this.ami.loginRefused.set(0);
+    }
     this.up.set(0);
     for (const reason of BACKOFF_REASONS) this.backoffUntil.set({ reason }, 0);
   }

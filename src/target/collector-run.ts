@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { PbxApi } from '../api/pbx-api.js';
-import type { Collector, TargetSnapshot } from '../collectors/collector.js';
+import type { CollectContext, Collector, TargetSnapshot } from '../collectors/collector.js';
 import type { CollectorName } from '../collectors/table.js';
 import type { HealthMetrics } from '../metrics/health.js';
 import type { PollLog } from '../poll-log.js';
@@ -34,18 +34,32 @@ export class CollectorRuns {
 
   constructor(private readonly opts: CollectorRunsOptions) {}
 
+  /** What a collector gets; an AMI collector has no REST adapter, and reading one is a bug. */
+  private context(api: PbxApi | null): CollectContext {
+    const { snapshot, log, now } = this.opts;
+    if (api) return { api, snapshot, log, now };
+    return {
+      get api(): PbxApi {
+        throw new Error('this collector reads AMI: it has no REST API adapter');
+      },
+      snapshot,
+      log,
+      now,
+    };
+  }
+
   /**
    * Runs one collector and returns its error, or null. A preset error (failed detection, skipped)
    * fails it without a request. A run the exporter did not send (budget, shutdown) is counted as
    * skipped and changes nothing else: its last result, success and duration stand.
    */
-  async run(name: CollectorName, collector: Collector | undefined, api: PbxApi | null, presetError: unknown): Promise<unknown> {
+  async run(name: CollectorName, collector: Collector | undefined, api: PbxApi | null, presetError: unknown, opts: { needsApi: boolean } = { needsApi: true }): Promise<unknown> {
     const { health, pollLog, now } = this.opts;
     const start = this.opts.monotonicMs();
     let error: unknown = presetError ?? null;
-    if (error === null && collector && api) {
+    if (error === null && collector && (api || !opts.needsApi)) {
       try {
-        await collector.collect({ api, snapshot: this.opts.snapshot, log: this.opts.log, now });
+        await collector.collect(this.context(api));
       } catch (e) {
         error = e ?? new Error('collector failed without a reason');
       }

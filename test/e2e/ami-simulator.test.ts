@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AmiClient, ALLOWED_ACTIONS } from '../../src/api/ami/index.js';
 import type { PbxApi } from '../../src/api/pbx-api.js';
 import { Transport } from '../../src/api/transport.js';
-import { CallQueuesApi } from '../../src/api/v3-queues.js';
+import { V3Api, V3Client } from '../../src/api/v3.js';
 import { AsteriskCollector } from '../../src/collectors/asterisk.js';
 import type { CollectContext } from '../../src/collectors/collector.js';
 import { QueuesCollector } from '../../src/collectors/queues.js';
@@ -24,7 +24,7 @@ async function exporterParts(sim: Simulator, now: () => number) {
   const transport = new Transport({ baseUrl: sim.url, timeoutMs: 5000, maxRequestsPerMinute: 60 });
   closers.push(() => ami.close(), () => transport.close());
   const registry = new Registry();
-  const queues = new QueuesCollector(registry, ami, new CallQueuesApi(transport, sim.apiKey), { intervalSeconds: 30, statusIntervalSeconds: 30, memberDetails: true });
+  const queues = new QueuesCollector(registry, ami, { list: () => new V3Api(new V3Client(transport, sim.apiKey)).callQueues() }, { intervalSeconds: 30, statusIntervalSeconds: 30, memberDetails: true });
   const asterisk = new AsteriskCollector(registry, ami, { intervalSeconds: 60, utcOffsetMinutes: () => 180 });
   const { logger } = await captureLogger('silent');
   const ctx: CollectContext = { api: {} as PbxApi, snapshot: { providers: null, liveEndpoints: null, extensionNumbers: null }, log: logger, now };

@@ -60,7 +60,7 @@ targets:
     );
     const [hq, old, viaEnv] = loadTargetsFile(file, defaults(), { ACME_KEY: 'b'.repeat(64) });
     expect(hq).toMatchObject({ name: 'acme-hq', labels: { customer: 'acme' }, config: { url: 'https://pbx.acme.example', apiKey: 'a'.repeat(64), pollIntervalSeconds: 30, apiVersion: 'auto' } });
-    expect(hq?.config.collectors).toEqual(['peers', 'providers', 'calls', 'cdr', 'system']);
+    expect(hq?.config.collectors).toEqual(['peers', 'providers', 'calls', 'cdr', 'system', 'queues', 'asterisk']);
     expect(old?.config).toMatchObject({ login: 'admin', password: 'Secret-1', apiKey: undefined, apiVersion: 'legacy', pollIntervalSeconds: 60, collectors: ['peers', 'providers'], tlsInsecureSkipVerify: true });
     expect(viaEnv?.config).toMatchObject({ apiKey: 'b'.repeat(64), collectors: ['peers', 'calls'] });
   });

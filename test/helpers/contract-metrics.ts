@@ -12,7 +12,10 @@ export interface ContractMetric {
 const PROVIDER_STATES = ['registered', 'unregistered', 'rejected', 'unreachable', 'lagged', 'ok', 'off', 'unknown'];
 const DIRECTIONS = ['inbound', 'outbound', 'internal'];
 const DISPOSITIONS = ['answered', 'noanswer', 'busy', 'cancel', 'failed', 'other'];
-const COLLECTORS = ['peers', 'providers', 'calls', 'cdr', 'system'];
+const COLLECTORS = ['peers', 'providers', 'calls', 'cdr', 'system', 'queues', 'asterisk'];
+const TARGET_STATES = ['pending', 'up', 'down', 'backing_off'];
+const SCHEDULES = ['status', 'cdr', 'system', 'queues', 'asterisk'];
+const QUEUE_MEMBER_STATES = ['logged_in', 'available', 'in_call', 'paused', 'unavailable'];
 
 export const CONTRACT_METRICS: Record<string, ContractMetric> = {
   mikopbx_up: { type: 'gauge', labels: [] },
@@ -24,7 +27,43 @@ export const CONTRACT_METRICS: Record<string, ContractMetric> = {
   mikopbx_exporter_build_info: { type: 'gauge', labels: ['version', 'nodejs_version'] },
 
   mikopbx_collector_interval_seconds: { type: 'gauge', labels: ['collector'], values: { collector: COLLECTORS } },
-  mikopbx_collector_skipped_total: { type: 'counter', labels: ['collector', 'reason'], values: { collector: COLLECTORS, reason: ['budget', 'shutdown'] } },
+  mikopbx_collector_skipped_total: { type: 'counter', labels: ['collector', 'reason'], values: { collector: COLLECTORS, reason: ['budget', 'shutdown', 'in_flight'] } },
+
+  // Fleet mode (issue 13): the exporter's own health on /metrics.
+  mikopbx_exporter_targets: { type: 'gauge', labels: ['state'], values: { state: TARGET_STATES } },
+  mikopbx_exporter_targets_in_file: { type: 'gauge', labels: [] },
+  mikopbx_exporter_shard_info: { type: 'gauge', labels: ['index', 'count'] },
+  mikopbx_exporter_polls_in_flight: { type: 'gauge', labels: [] },
+  mikopbx_exporter_requests_in_flight: { type: 'gauge', labels: [] },
+  mikopbx_exporter_requests_queued: { type: 'gauge', labels: [] },
+  mikopbx_exporter_max_requests_in_flight: { type: 'gauge', labels: [] },
+  mikopbx_exporter_poll_lateness_seconds: { type: 'histogram', labels: ['schedule'], values: { schedule: SCHEDULES } },
+  mikopbx_exporter_polls_overrun_total: { type: 'counter', labels: ['schedule'], values: { schedule: SCHEDULES } },
+  mikopbx_exporter_request_slot_wait_seconds: { type: 'histogram', labels: [] },
+  mikopbx_exporter_targets_file_last_reload_successful: { type: 'gauge', labels: [] },
+  mikopbx_exporter_targets_file_last_reload_success_timestamp_seconds: { type: 'gauge', labels: [] },
+  mikopbx_exporter_targets_file_reloads_total: { type: 'counter', labels: ['result'], values: { result: ['success', 'failure'] } },
+
+  // Call queues and Asterisk core over AMI (issue 15).
+  mikopbx_ami_up: { type: 'gauge', labels: [] },
+  mikopbx_ami_backoff_until_timestamp_seconds: { type: 'gauge', labels: [] },
+  mikopbx_ami_login_refused: { type: 'gauge', labels: [] },
+  mikopbx_queue_callers: { type: 'gauge', labels: ['queue'] },
+  mikopbx_queue_longest_wait_seconds: { type: 'gauge', labels: ['queue'] },
+  mikopbx_queue_members: { type: 'gauge', labels: ['queue', 'state'], values: { state: QUEUE_MEMBER_STATES } },
+  mikopbx_queue_hold_time_seconds: { type: 'gauge', labels: ['queue'] },
+  mikopbx_queue_talk_time_seconds: { type: 'gauge', labels: ['queue'] },
+  mikopbx_queue_calls_completed_total: { type: 'counter', labels: ['queue'] },
+  mikopbx_queue_calls_abandoned_total: { type: 'counter', labels: ['queue'] },
+  mikopbx_queue_service_level_ratio: { type: 'gauge', labels: ['queue'] },
+  mikopbx_queue_info: { type: 'gauge', labels: ['queue', 'name', 'extension', 'strategy'] },
+  mikopbx_queue_member_state: { type: 'gauge', labels: ['queue', 'member', 'state'] },
+  mikopbx_queue_member_paused: { type: 'gauge', labels: ['queue', 'member'] },
+  mikopbx_queue_member_calls_taken_total: { type: 'counter', labels: ['queue', 'member'] },
+  mikopbx_asterisk_start_time_seconds: { type: 'gauge', labels: [] },
+  mikopbx_asterisk_reload_time_seconds: { type: 'gauge', labels: [] },
+  mikopbx_asterisk_processed_calls_total: { type: 'counter', labels: [] },
+  mikopbx_asterisk_info: { type: 'gauge', labels: ['version'] },
 
   // PBX health (collector system, issue 14).
   mikopbx_storage_size_bytes: { type: 'gauge', labels: [] },

@@ -29,6 +29,12 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     maxRequestsPerMinute: 60,
     webConfigFile: undefined,
     logLevel: 'silent',
+    amiUser: undefined,
+    amiPassword: undefined,
+    amiHost: undefined,
+    amiPort: 5038,
+    amiTls: false,
+    queueMemberDetails: false,
     ...overrides,
   };
 }

@@ -27,7 +27,7 @@ describe('loadConfig', () => {
       pollIntervalSeconds: 30,
       cdrPollIntervalSeconds: 60,
       systemPollIntervalSeconds: 300,
-      collectors: ['peers', 'providers', 'calls', 'cdr', 'system'],
+      collectors: ['peers', 'providers', 'calls', 'cdr', 'system', 'queues', 'asterisk'],
       peerDetails: true,
       listenAddress: '0.0.0.0',
       listenPort: 10745,
@@ -53,7 +53,7 @@ describe('loadConfig', () => {
     expect(errorOf({ ...base, MIKOPBX_API_VERSION: 'v2' }).message).toMatch(/MIKOPBX_API_VERSION must be one of auto, v3, legacy/);
     expect(errorOf({ ...base, LISTEN_PORT: '70000' }).variable).toBe('LISTEN_PORT');
     expect(errorOf({ ...base, PEER_DETAILS: 'maybe' }).variable).toBe('PEER_DETAILS');
-    expect(errorOf({ ...base, COLLECTORS: 'peers,queues' }).message).toMatch(/COLLECTORS has unknown collector\(s\) queues/);
+    expect(errorOf({ ...base, COLLECTORS: 'peers,quees' }).message).toMatch(/COLLECTORS has unknown collector\(s\) quees/);
     expect(errorOf({ ...base, MIKOPBX_URL: 'ftp://pbx' }).variable).toBe('MIKOPBX_URL');
     expect(errorOf({ ...base, MIKOPBX_URL: 'https://admin:pw@pbx' }).variable).toBe('MIKOPBX_URL');
     expect(errorOf({ ...base, LOG_LEVEL: 'loud' }).variable).toBe('LOG_LEVEL');
