@@ -105,6 +105,15 @@ describe('fleet mode: one process, many PBXs from a targets file', () => {
     expect(text).not.toMatch(/^mikopbx_up/m);
   });
 
+  it('lists the targets with their state and links on the landing page', async () => {
+    const page = await httpGet(`http://127.0.0.1:${exporter.port}/`);
+    expect(page.status).toBe(200);
+    for (const name of ['alpha', 'bravo', 'charlie']) expect(page.text).toContain(`<a href="probe?target=${name}">${name}</a>`);
+    expect(page.text).toMatch(/class="up">up</);
+    expect(page.text).toContain('customer=c1');
+    expect(page.text).toContain('href="targets"');
+  });
+
   it('reloads: new targets start, removed ones stop, changed ones restart, unchanged ones keep counters and session', async () => {
     const charlie = exporter.fleet.get('charlie')?.target;
     const alpha = exporter.fleet.get('alpha')?.target;

@@ -65,6 +65,32 @@ targets:
     expect(viaEnv?.config).toMatchObject({ apiKey: 'b'.repeat(64), collectors: ['peers', 'calls'] });
   });
 
+  it('gives a target an AMI session from a login auth module', () => {
+    const file = write(
+      'ami.yaml',
+      `auth_modules:
+  k: { api_key_file: ${dir}/office.key }
+  ami-login: { login: exporter, password_file: ${dir}/pw }
+targets:
+  - name: callcentre
+    url: https://cc.example
+    auth: k
+    ami: { auth: ami-login, port: 5039, tls: true }
+    queue_member_details: true
+  - name: plain
+    url: https://plain.example
+    auth: k
+`,
+    );
+    const [cc, plain] = loadTargetsFile(file, defaults(), {});
+    expect(cc?.config).toMatchObject({ amiUser: 'exporter', amiPassword: 'Secret-1', amiHost: undefined, amiPort: 5039, amiTls: true, queueMemberDetails: true });
+    expect(plain?.config).toMatchObject({ amiUser: undefined, amiPassword: undefined, queueMemberDetails: false });
+    const head = `auth_modules:\n  k: { api_key_file: ${dir}/office.key }\ntargets:\n  - name: a\n    url: https://a.example\n`;
+    expect(problem(`${head}    ami: { auth: k }\n`)).toMatch(/line 6: targets\[0\]\.ami\.auth names the auth module k, which has an API key; AMI needs a login/);
+    expect(problem(`${head}    ami: { auth: nope }\n`)).toMatch(/line 6: targets\[0\]\.ami\.auth names the auth module nope/);
+    expect(problem(`${head}    ami: { auth: k, port: 0 }\n`)).toMatch(/line 6: targets\[0\]\.ami\.port must be >= 1/);
+  });
+
   it('fingerprints change with settings and credentials, not with labels', () => {
     const text = (key: string, interval: number, customer: string) => `auth_modules:
   k: { api_key_env: KEY }
@@ -90,7 +116,7 @@ targets:
     expect(problem(`${head}  - name: a\n    url: ftp://a.example\n`)).toMatch(/line 5: targets\[0\]\.url must start with http/);
     expect(problem(`${head}  - name: a\n    url: https://admin:pw@a.example\n`)).toMatch(/line 5: targets\[0\]\.url must not contain credentials/);
     expect(problem(`${head}  - name: a\n`)).toMatch(/line 4: targets\[0\] is missing url/);
-    expect(problem(`${head}  - name: a\n    url: https://a.example\n    collectors: [peers, queues]\n`)).toMatch(/line 6: targets\[0\]\.collectors has unknown collector\(s\) queues/);
+    expect(problem(`${head}  - name: a\n    url: https://a.example\n    collectors: [peers, quees]\n`)).toMatch(/line 6: targets\[0\]\.collectors has unknown collector\(s\) quees/);
     expect(problem(`${head}  - name: a\n    url: https://a.example\n    labels: { instance: x }\n`)).toMatch(/line 6: .*not instance or job/);
     expect(problem(`auth_modules:\n  k: { api_key_file: ${dir}/missing.key }\ntargets: []\n`)).toMatch(/line 2: auth_modules\.k\.api_key_file names a file that cannot be read \(ENOENT/);
     expect(problem(`auth_modules:\n  k: { api_key_env: NOT_SET }\ntargets: []\n`)).toMatch(/line 2: auth_modules\.k\.api_key_env names the variable NOT_SET, which is not set/);
