@@ -7,7 +7,11 @@ import { startSimulator, type Simulator } from '../../sim/index.js';
 import { loadFleetSettings } from '../../src/config.js';
 import { startFleetExporter, type FleetExporter } from '../../src/fleet/fleet-exporter.js';
 import { createLogger } from '../../src/log.js';
+import { FLEET_METRICS } from '../helpers/contract-metrics.js';
 import { httpGet, sample } from '../helpers/harness.js';
+import { locateTools, runTool } from '../helpers/prometheus-tools.js';
+
+const promtool = locateTools('promtool');
 
 const lines: string[] = [];
 const logger = createLogger({ level: 'debug', write: (l) => lines.push(l) });
@@ -103,6 +107,15 @@ describe('fleet mode: one process, many PBXs from a targets file', () => {
     expect(text).toMatch(/^mikopbx_exporter_poll_lateness_seconds_count\{schedule="status"\} [1-9]/m);
     expect(text).toMatch(/^process_cpu_seconds_total /m);
     expect(text).not.toMatch(/^mikopbx_up/m);
+    for (const [name, def] of Object.entries(FLEET_METRICS)) expect(text, name).toContain(`# TYPE ${name} ${def.type}`);
+  });
+
+  it.skipIf(promtool.skipReason)('serves /metrics and /probe bodies that promtool accepts', async () => {
+    for (const path of ['/metrics', '/probe?target=alpha', '/probe?target=charlie']) {
+      const text = (await httpGet(`http://127.0.0.1:${exporter.port}${path}`)).text;
+      const r = runTool(promtool.paths.promtool as string, ['check', 'metrics'], undefined, text);
+      expect(r.status, `${path}: ${r.stdout}${r.stderr}`).toBe(0);
+    }
   });
 
   it('lists the targets with their state and links on the landing page', async () => {

@@ -29,21 +29,6 @@ export const CONTRACT_METRICS: Record<string, ContractMetric> = {
   mikopbx_collector_interval_seconds: { type: 'gauge', labels: ['collector'], values: { collector: COLLECTORS } },
   mikopbx_collector_skipped_total: { type: 'counter', labels: ['collector', 'reason'], values: { collector: COLLECTORS, reason: ['budget', 'shutdown', 'in_flight'] } },
 
-  // Fleet mode (issue 13): the exporter's own health on /metrics.
-  mikopbx_exporter_targets: { type: 'gauge', labels: ['state'], values: { state: TARGET_STATES } },
-  mikopbx_exporter_targets_in_file: { type: 'gauge', labels: [] },
-  mikopbx_exporter_shard_info: { type: 'gauge', labels: ['index', 'count'] },
-  mikopbx_exporter_polls_in_flight: { type: 'gauge', labels: [] },
-  mikopbx_exporter_requests_in_flight: { type: 'gauge', labels: [] },
-  mikopbx_exporter_requests_queued: { type: 'gauge', labels: [] },
-  mikopbx_exporter_max_requests_in_flight: { type: 'gauge', labels: [] },
-  mikopbx_exporter_poll_lateness_seconds: { type: 'histogram', labels: ['schedule'], values: { schedule: SCHEDULES } },
-  mikopbx_exporter_polls_overrun_total: { type: 'counter', labels: ['schedule'], values: { schedule: SCHEDULES } },
-  mikopbx_exporter_request_slot_wait_seconds: { type: 'histogram', labels: [] },
-  mikopbx_exporter_targets_file_last_reload_successful: { type: 'gauge', labels: [] },
-  mikopbx_exporter_targets_file_last_reload_success_timestamp_seconds: { type: 'gauge', labels: [] },
-  mikopbx_exporter_targets_file_reloads_total: { type: 'counter', labels: ['result'], values: { result: ['success', 'failure'] } },
-
   // Call queues and Asterisk core over AMI (issue 15).
   mikopbx_ami_up: { type: 'gauge', labels: [] },
   mikopbx_ami_backoff_until_timestamp_seconds: { type: 'gauge', labels: [] },
@@ -125,8 +110,28 @@ export const PROMETHEUS_SERIES: Record<string, ContractMetric> = {
 export const TARGET_LABELS = ['job', 'instance'];
 
 /** Resolves a series name (incl. histogram _bucket/_sum/_count) to its contract entry. */
+/**
+ * Fleet mode's own health (issue 13), on a replica's /metrics: about the exporter, not a PBX, so
+ * not in a PBX's exposition (the sample fixture) nor on the per-PBX dashboard; rules may use them.
+ */
+export const FLEET_METRICS: Record<string, ContractMetric> = {
+  mikopbx_exporter_targets: { type: 'gauge', labels: ['state'], values: { state: TARGET_STATES } },
+  mikopbx_exporter_targets_in_file: { type: 'gauge', labels: [] },
+  mikopbx_exporter_shard_info: { type: 'gauge', labels: ['index', 'count'] },
+  mikopbx_exporter_polls_in_flight: { type: 'gauge', labels: [] },
+  mikopbx_exporter_requests_in_flight: { type: 'gauge', labels: [] },
+  mikopbx_exporter_requests_queued: { type: 'gauge', labels: [] },
+  mikopbx_exporter_max_requests_in_flight: { type: 'gauge', labels: [] },
+  mikopbx_exporter_poll_lateness_seconds: { type: 'histogram', labels: ['schedule'], values: { schedule: SCHEDULES } },
+  mikopbx_exporter_polls_overrun_total: { type: 'counter', labels: ['schedule'], values: { schedule: SCHEDULES } },
+  mikopbx_exporter_request_slot_wait_seconds: { type: 'histogram', labels: [] },
+  mikopbx_exporter_targets_file_last_reload_successful: { type: 'gauge', labels: [] },
+  mikopbx_exporter_targets_file_last_reload_success_timestamp_seconds: { type: 'gauge', labels: [] },
+  mikopbx_exporter_targets_file_reloads_total: { type: 'counter', labels: ['result'], values: { result: ['success', 'failure'] } },
+};
+
 export function lookupSeries(name: string): { metric: string; def: ContractMetric; extraLabels: string[] } | undefined {
-  const all = { ...CONTRACT_METRICS, ...PROMETHEUS_SERIES };
+  const all = { ...CONTRACT_METRICS, ...FLEET_METRICS, ...PROMETHEUS_SERIES };
   const direct = all[name];
   if (direct) return { metric: name, def: direct, extraLabels: [] };
   const m = /^(.*)_(bucket|sum|count)$/.exec(name);
