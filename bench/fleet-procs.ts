@@ -26,10 +26,13 @@ async function exited(child: ChildProcess, graceMs: number): Promise<void> {
 }
 
 export class SimFleetProcess {
-  private constructor(
-    private readonly child: ChildProcess,
-    readonly ready: SimFleetReady,
-  ) {}
+  private readonly child: ChildProcess;
+  readonly ready: SimFleetReady;
+
+  private constructor(child: ChildProcess, ready: SimFleetReady) {
+    this.child = child;
+    this.ready = ready;
+  }
 
   /** `options`: SimFleetOptions as JSON; the targets file goes into `dir`. */
   static async start(options: object, dir: string): Promise<SimFleetProcess> {
@@ -66,11 +69,15 @@ export function freePort(): Promise<number> {
 }
 
 export class ExporterMain {
-  private constructor(
-    private readonly child: ChildProcess,
-    readonly port: number,
-    readonly logFile: string,
-  ) {}
+  private readonly child: ChildProcess;
+  readonly port: number;
+  readonly logFile: string;
+
+  private constructor(child: ChildProcess, port: number, logFile: string) {
+    this.child = child;
+    this.port = port;
+    this.logFile = logFile;
+  }
 
   /** `env`: the settings; stdout and stderr go to `logFile`. */
   static async start(env: Record<string, string>, nodeFlags: string[], logFile: string): Promise<ExporterMain> {

@@ -1,8 +1,11 @@
-// `npm run bench`: the exporter against a simulated 5,000-extension MikoPBX, one table of figures.
-// BENCH_SMOKE=1 runs every phase at a tiny scale in a few seconds (the test suite does, so this
-// script cannot rot). Method and latest figures: docs/performance.md.
+// `npm run bench`: the exporter against a simulated 5,000-extension MikoPBX, one table of figures,
+// then fleet mode against 100, 500 and 1,000 simulated PBXs in real time (bench/fleet.ts, ~10 min),
+// a second table. BENCH_SMOKE=1 runs every phase at a tiny scale in a few seconds (the test suite
+// does, so this script cannot rot); BENCH_FLEET=0 skips the fleet part, BENCH_FLEET_ONLY=1 runs
+// only it. Method and latest figures: docs/performance.md.
 import os from 'node:os';
 import { ExporterProcess } from './exporter-process.ts';
+import { fleetBench } from './fleet.ts';
 import { loadTest, type LoadResult } from './load.ts';
 import { findNginx, startNginx } from './nginx.ts';
 import { BenchPbx, type PbxScale } from './pbx.ts';
@@ -13,6 +16,8 @@ import { int, kb, mb, ms, renderTable, type Row } from './table.ts';
 import { median, quantile } from './util.ts';
 
 const SMOKE = process.env.BENCH_SMOKE === '1';
+const FLEET_ONLY = process.env.BENCH_FLEET_ONLY === '1';
+const FLEET = FLEET_ONLY || process.env.BENCH_FLEET !== '0';
 
 const SCALE: PbxScale & { warmupMinutes: number; runMinutes: number; loadSeconds: number; connections: number; cdrRounds: number; smallPbx: number } = SMOKE
   ? { extensions: 50, providers: 4, activeCalls: 10, callsPerSecond: 2, warmupMinutes: 1, runMinutes: 2, loadSeconds: 0.25, connections: 4, cdrRounds: 1, smallPbx: 20 }
@@ -264,4 +269,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (!FLEET_ONLY) await main();
+if (FLEET) process.stdout.write(`\n${await fleetBench(SMOKE)}`);
