@@ -1,4 +1,5 @@
-import { parseData, unwrapV3, type Envelope } from './envelope.js';
+import { parseData, type Envelope } from './envelope.js';
+import { unwrapV3 } from './v3-envelope.js';
 import type { CdrSource, HealthSource, PbxApi } from './pbx-api.js';
 import type { AdviceList, BansByJail, StorageUsage } from './health-types.js';
 import { parseAdviceList, parseBannedIps, parseDatetime, parseStorageUsage } from './v3-health-parse.js';

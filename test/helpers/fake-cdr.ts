@@ -1,4 +1,5 @@
-import { unwrapV3, type Envelope } from '../../src/api/envelope.js';
+import type { Envelope } from '../../src/api/envelope.js';
+import { unwrapV3 } from '../../src/api/v3-envelope.js';
 
 /** A leg as a test writes it: Unix seconds, the rest as the PBX stores it. */
 export interface LegSpec {

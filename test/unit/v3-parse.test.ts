@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { unwrapV3 } from '../../src/api/envelope.js';
+import { unwrapV3 } from '../../src/api/v3-envelope.js';
 import { PbxApiError } from '../../src/api/errors.js';
 import { parseActiveChannels, parseExtensionStatuses, parseProviderStatuses } from '../../src/api/v3-parse.js';
 import { fixture, fixtureJson } from '../helpers/fixtures.js';
