@@ -6,7 +6,8 @@ import { parseAdviceList, parseBannedIps, parseDatetime, parseStorageUsage } fro
 import type { RequestSpec, Transport } from './transport.js';
 import type { ActiveCallsSnapshot, Extension, Provider } from './types.js';
 import { V3CdrSource } from './v3-cdr.js';
-import { parseActiveChannels, parseExtensionStatuses, parseProviderStatuses } from './v3-parse.js';
+import { parseActiveChannels } from './calls-parse.js';
+import { parseExtensionStatuses, parseProviderStatuses } from './v3-parse.js';
 
 export const V3 = {
   ping: '/pbxcore/api/v3/system:ping',
