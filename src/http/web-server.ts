@@ -4,7 +4,10 @@ import type tls from 'node:tls';
 import type { Logger } from 'pino';
 import { SecretScrubber, type ScrubberRegistry } from '../secrets.js';
 import type { RouteHooks } from './respond.js';
-import { BasicAuth, TokenBucket, clientCertProblem, filesSignature, loadWebConfig, tlsServerOptions, type WebConfig } from './web-config.js';
+import { BasicAuth } from './basic-auth.js';
+import { TokenBucket } from './rate-limit.js';
+import { clientCertProblem, tlsServerOptions } from './tls-policy.js';
+import { filesSignature, loadWebConfig, type WebConfig } from './web-config.js';
 
 export interface WebServer {
   server: http.Server | https.Server;
