@@ -12,7 +12,7 @@ const REALM = 'Basic realm="mikopbx-exporter"';
  * (keyed by a salted hash of the header, never the header itself) and checks run one at a time.
  */
 export class BasicAuth {
-  private readonly cache = new Map<string, { ok: boolean; user: string; at: number }>();
+  private readonly cache = new Map<string, { ok: boolean; at: number }>();
   private readonly salt = randomBytes(16);
   private queue: Promise<unknown> = Promise.resolve();
   private decoy: string | undefined;
@@ -32,6 +32,7 @@ export class BasicAuth {
     return this.users.size > 0;
   }
 
+  /** Cached verdicts and the decoy belong to the old users; with the cache cleared, a hit needs no check that its user still exists. */
   setUsers(users: Map<string, string>): void {
     this.users = users;
     this.decoy = undefined;
@@ -62,7 +63,7 @@ export class BasicAuth {
       this.opts.secrets?.add(password);
       this.opts.secrets?.add(m[1]);
     }
-    this.cache.set(key, { ok, user, at: now });
+    this.cache.set(key, { ok, at: now });
     while (this.cache.size > (this.opts.cacheSize ?? 64)) this.cache.delete(this.cache.keys().next().value as string);
     return ok;
   }
