@@ -5,7 +5,7 @@ import { startExporter } from '../../src/exporter.js';
 import { PbxTarget } from '../../src/target.js';
 import { FakeCdrPbx, legs } from '../helpers/fake-cdr.js';
 import { captureLogger, fixture, testConfig } from '../helpers/fixtures.js';
-import { toolOrSkip, promtoolCheckMetrics } from '../helpers/tools.js';
+import { expectPromtoolValid, toolOrSkip } from '../helpers/tools.js';
 import { sample } from '../helpers/exposition.js';
 
 // A stand-in legacy adapter: these tests need its `cdr: undefined`, not its login flow
@@ -153,9 +153,7 @@ describe('PbxTarget: cdr collector', () => {
     await target.runCdrPoll();
     await target.runCdrPoll();
     target.close();
-    const r = promtoolCheckMetrics(promtool as string, target.metricsText());
-    expect(r.output).toBe('');
-    expect(r.ok).toBe(true);
+    expectPromtoolValid(target.metricsText());
   });
 
   it('legacy detected by auto: cdr not started, said once, nothing exported, /readyz does not wait for it', async () => {
