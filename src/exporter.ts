@@ -62,6 +62,7 @@ export async function startExporter(config: Config, logger: Logger, opts: StartO
       logger,
       ...(scrubbers ? { scrubbers } : {}),
       webConfigFile: config.webConfigFile,
+      processRegistry,
       ...(opts.reloadCheckMs ? { reloadCheckMs: opts.reloadCheckMs } : {}),
     });
   } catch (e) {
