@@ -62,6 +62,7 @@ export async function startExporter(config: Config, logger: Logger, opts: StartO
       logger,
       ...(scrubbers ? { scrubbers } : {}),
       webConfigFile: config.webConfigFile,
+      processRegistry,
       ...(opts.reloadCheckMs ? { reloadCheckMs: opts.reloadCheckMs } : {}),
     });
   } catch (e) {
@@ -89,7 +90,7 @@ export async function startExporter(config: Config, logger: Logger, opts: StartO
   const scheduler = opts.manualSchedule ? new Scheduler(jobs, onError, now) : new Scheduler(jobs, onError);
   if (!opts.manualSchedule) scheduler.start();
   logger.info(
-    { address: config.listenAddress, port, tls: web.tls, pbx: config.url, collectors: config.collectors },
+    { address: config.listenAddress, port, tls: web.tls, pbx: config.url, collectors: target.collectorNames() },
     'mikopbx-exporter listening',
   );
 

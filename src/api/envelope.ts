@@ -1,6 +1,9 @@
 import type { RawResponse } from './transport.js';
 import { PbxApiError, ShapeError } from './errors.js';
-import { isObject } from './validate.js';
+import { isObject, type JsonObject } from './validate.js';
+
+// What both API generations' envelopes share; each one's status rules are in v3-envelope.ts and
+// legacy-envelope.ts.
 
 export interface Envelope {
   data: unknown;
@@ -54,59 +57,18 @@ export function parseJsonBody(res: RawResponse): unknown {
   }
 }
 
-/** The path a v3 API key's allowed_paths must list for this endpoint (MikoPBX's own normalisation). */
-export function permissionPathOf(endpoint: string): string {
-  const p = endpoint
-    .replace(/^\/pbxcore/, '')
-    .replace(/:[A-Za-z]+$/, '')
-    .replace(/\/+$/, '');
-  const parts = p.split('/');
-  const last = parts[parts.length - 1] ?? '';
-  if (parts.length > 4 && /^(\d+|[A-Z]+-[A-Z0-9-]+)$/.test(last)) parts.pop();
-  return parts.join('/');
-}
-
 /**
- * Checks status and envelope of a v3 answer and returns its data. v3 signals errors by status
- * (401/403/404/422/…) but a 200 can still carry result:false, so both are checked.
+ * The tail both generations share once the status has passed: JSON, an object, `result: true`, a
+ * `data` field and `meta.timestamp`. `refusal` names what a refusing body carried (legacy router
+ * errors have an `errors` list instead of result:false).
  */
-export function unwrapV3(res: RawResponse, opts: { keyConfigured?: boolean } = {}): Envelope {
+export function openEnvelope(res: RawResponse, refusal: (body: JsonObject) => string = () => 'result:false'): Envelope {
   const { status, endpoint } = res;
-  if (status === 401 && opts.keyConfigured === false) {
-    // Nothing was refused: there was nothing to refuse. MikoPBX lets keyless callers in from
-    // 127.0.0.1 and ::1 only (mikopbx-api.md §2.2).
-    throw new PbxApiError(
-      'auth',
-      endpoint,
-      `HTTP 401: no API key is configured, and MikoPBX answers requests without one only from 127.0.0.1; create a read-only API key on the PBX and set MIKOPBX_API_KEY_FILE (or MIKOPBX_API_KEY)`,
-      status,
-    );
-  }
-  if (status === 401 || status === 403) {
-    throw new PbxApiError(
-      'auth',
-      endpoint,
-      `HTTP ${status}: the PBX refused the API key for ${endpoint}; the key is wrong, revoked, limited to another network, or lacks "read" permission for ${permissionPathOf(endpoint)} (MikoPBX answers 401 for all of these; key changes take up to 5 min to apply)`,
-      status,
-    );
-  }
-  if (status === 404) {
-    throw new PbxApiError('not-found', endpoint, `HTTP 404: ${endpoint} does not exist on this PBX (wrong MIKOPBX_API_VERSION, or an older/newer MikoPBX)`, 404);
-  }
-  if (status < 200 || status >= 300) {
-    let detail = '';
-    try {
-      detail = messagesText(JSON.parse(res.body));
-    } catch {
-      /* body not JSON: status says enough */
-    }
-    throw new PbxApiError(status === 422 ? 'result' : 'http', endpoint, `HTTP ${status}${detail ? `: ${detail}` : ''}${redirectHint(res)}`, status);
-  }
   const body = parseJsonBody(res);
   if (!isObject(body)) throw new PbxApiError('shape', endpoint, 'answer is not a JSON object envelope');
   if (body.result !== true) {
     const detail = messagesText(body);
-    throw new PbxApiError('result', endpoint, `the PBX answered result:false${detail ? `: ${detail}` : ''}`, status);
+    throw new PbxApiError('result', endpoint, `the PBX answered ${refusal(body)}${detail ? `: ${detail}` : ''}`, status);
   }
   if (!('data' in body)) throw new PbxApiError('shape', endpoint, 'envelope has no data field');
   const meta = isObject(body.meta) ? body.meta : undefined;

@@ -1,7 +1,6 @@
-import { messagesText, parseJsonBody, redirectHint, type Envelope } from './envelope.js';
+import { messagesText, openEnvelope, redirectHint, type Envelope } from './envelope.js';
 import { PbxApiError } from './errors.js';
 import type { RawResponse } from './transport.js';
-import { isObject } from './validate.js';
 
 /** Text of a legacy error body's `errors` list (or messages), '' when none or not JSON. */
 function errorText(res: RawResponse): string {
@@ -42,14 +41,5 @@ export function unwrapLegacy(res: RawResponse): Envelope {
   if (status < 200 || status >= 300) {
     throw new PbxApiError('http', endpoint, `HTTP ${status}${detail ? `: ${detail}` : ''}${redirectHint(res)}`, status);
   }
-  const body = parseJsonBody(res);
-  if (!isObject(body)) throw new PbxApiError('shape', endpoint, 'answer is not a JSON object envelope');
-  if (body.result !== true) {
-    const text = messagesText(body);
-    const what = Array.isArray(body.errors) ? 'errors' : 'result:false';
-    throw new PbxApiError('result', endpoint, `the PBX answered ${what}${text ? `: ${text}` : ''}`, status);
-  }
-  if (!('data' in body)) throw new PbxApiError('shape', endpoint, 'envelope has no data field');
-  const meta = isObject(body.meta) ? body.meta : undefined;
-  return { data: body.data, timestamp: typeof meta?.timestamp === 'string' ? meta.timestamp : undefined };
+  return openEnvelope(res, (body) => (Array.isArray(body.errors) ? 'errors' : 'result:false'));
 }

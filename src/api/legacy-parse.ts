@@ -2,7 +2,7 @@ import { ShapeError } from './errors.js';
 import { legacyIaxState, legacyPeerStatus, providerState } from './mapping.js';
 import type { ActiveLeg, Extension, PeerStatus, Provider, ProviderProtocol } from './types.js';
 import { expectId, expectMapOrList, expectObject, optionalNumber, optionalString } from './validate.js';
-import { parseActiveCallRows, parseActiveChannels } from './v3-parse.js';
+import { parseActiveCallRows, parseActiveChannels } from './calls-parse.js';
 
 // Pure parsers from legacy (MikoPBX ≤ 2024.x) `data` payloads (mikopbx-api.md §3) to domain objects.
 

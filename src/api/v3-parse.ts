@@ -1,6 +1,6 @@
 import { isDisabledStatus, providerState, v3PeerStatus } from './mapping.js';
-import type { ActiveLeg, Extension, Provider, ProviderProtocol } from './types.js';
-import { expectArray, expectId, expectMapOrList, expectObject, isObject, optionalNumber, optionalString, expectString } from './validate.js';
+import type { Extension, Provider, ProviderProtocol } from './types.js';
+import { expectArray, expectId, expectObject, isObject, optionalNumber, optionalString, expectString } from './validate.js';
 import { ShapeError } from './errors.js';
 
 // Pure parsers from v3 `data` payloads (mikopbx-api.md §2.4) to domain objects.
@@ -80,31 +80,4 @@ export function parseProviderStatuses(data: unknown): Provider[] {
     }
   }
   return [...byId.values()];
-}
-
-/** `pbx-status:getActiveChannels` data: list of live legs with channel names, all values strings. */
-export function parseActiveChannels(data: unknown): ActiveLeg[] {
-  return expectMapOrList(data, 'data').map((raw, i) => parseActiveLeg(raw, `data[${i}]`).leg);
-}
-
-/** getActiveCalls rows (temp CDR): legs incl. already ended ones; no channel names. */
-export function parseActiveCallRows(rows: unknown[]): ActiveLeg[] {
-  return rows.map((raw, i) => {
-    const { leg, row } = parseActiveLeg(raw, `data[${i}]`);
-    return { ...leg, ended: optionalString(row.endtime, `data[${i}].endtime`) !== '' };
-  });
-}
-
-/** The fields both live-call endpoints share; a leg is live unless its row says it ended. */
-function parseActiveLeg(raw: unknown, path: string): { leg: ActiveLeg; row: Record<string, unknown> } {
-  const row = expectObject(raw, path);
-  const leg: ActiveLeg = {
-    linkedid: expectId(row.linkedid, `${path}.linkedid`),
-    srcChannel: optionalString(row.src_chan, `${path}.src_chan`) || null,
-    dstChannel: optionalString(row.dst_chan, `${path}.dst_chan`) || null,
-    srcNum: optionalString(row.src_num, `${path}.src_num`),
-    dstNum: optionalString(row.dst_num, `${path}.dst_num`),
-    ended: false,
-  };
-  return { leg, row };
 }

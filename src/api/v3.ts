@@ -1,4 +1,5 @@
-import { parseData, unwrapV3, type Envelope } from './envelope.js';
+import { parseData, type Envelope } from './envelope.js';
+import { unwrapV3 } from './v3-envelope.js';
 import type { CdrSource, HealthSource, PbxApi } from './pbx-api.js';
 import type { AdviceList, BansByJail, StorageUsage } from './health-types.js';
 import { parseAdviceList, parseBannedIps, parseDatetime, parseStorageUsage } from './v3-health-parse.js';
@@ -7,7 +8,8 @@ import type { ActiveCallsSnapshot, Extension, Provider } from './types.js';
 import { utcOffsetMinutesOf } from './time.js';
 import { V3CdrSource } from './v3-cdr.js';
 import { CALL_QUEUES_PATH, parseCallQueues, type QueueConfig } from './v3-queues.js';
-import { parseActiveChannels, parseExtensionStatuses, parseProviderStatuses } from './v3-parse.js';
+import { parseActiveChannels } from './calls-parse.js';
+import { parseExtensionStatuses, parseProviderStatuses } from './v3-parse.js';
 
 export const V3 = {
   ping: '/pbxcore/api/v3/system:ping',

@@ -98,6 +98,7 @@ export async function startFleetExporter(settings: FleetSettings, logger: Logger
       // The page shows no PBX secret; each target scrubs its own log lines.
       scrub: (text) => text,
       logger,
+      processRegistry,
       ...(scrubbers ? { scrubbers } : {}),
       webConfigFile: settings.defaults.webConfigFile,
     });

@@ -218,7 +218,7 @@ function targetConfig(located: Located, index: number, t: Obj, defaults: FleetSe
     if (!found) located.fail([...path, 'auth'], `names the auth module ${authName}, which auth_modules does not define`);
     auth = found;
   }
-  Object.assign(config, { apiKey: auth.apiKey, login: auth.login, password: auth.password }, amiSettings(located, path, t.ami as Obj | undefined, modules));
+  Object.assign(config, { apiKey: auth.apiKey, login: auth.login, password: auth.password }, amiSettings(located, path, t.ami as Obj | undefined, modules, defaults));
   const built = config as unknown as Config;
   if (built.apiVersion === 'legacy' && built.login === undefined && built.apiKey !== undefined) {
     located.fail([...path, 'api_version'], `is legacy, but the auth module ${authName ?? ''} has an API key (legacy MikoPBX has no API keys; use login and password_file)`);
@@ -227,13 +227,26 @@ function targetConfig(located: Located, index: number, t: Obj, defaults: FleetSe
 }
 
 /** A target's AMI session: an auth module with a login (the AMI user) and its password. */
-function amiSettings(located: Located, path: Path, ami: Obj | undefined, modules: Map<string, AuthModule>): Pick<Config, 'amiUser' | 'amiPassword' | 'amiHost' | 'amiPort' | 'amiTls'> {
-  if (!ami) return { amiUser: undefined, amiPassword: undefined, amiHost: undefined, amiPort: 5038, amiTls: false };
+function amiSettings(
+  located: Located,
+  path: Path,
+  ami: Obj | undefined,
+  modules: Map<string, AuthModule>,
+  defaults: FleetSettings['defaults'],
+): Pick<Config, 'amiUser' | 'amiPassword' | 'amiHost' | 'amiPort' | 'amiTls'> {
+  // MIKOPBX_AMI_PORT and MIKOPBX_AMI_TLS are every target's defaults; user, password and host are per PBX.
+  if (!ami) return { amiUser: undefined, amiPassword: undefined, amiHost: undefined, amiPort: defaults.amiPort, amiTls: defaults.amiTls };
   const name = ami.auth as string;
   const module = modules.get(name);
   if (!module) located.fail([...path, 'ami', 'auth'], `names the auth module ${name}, which auth_modules does not define`);
   if (module.login === undefined) located.fail([...path, 'ami', 'auth'], `names the auth module ${name}, which has an API key; AMI needs a login (the AMI user) with password_file or password_env`);
-  return { amiUser: module.login, amiPassword: module.password, amiHost: ami.host as string | undefined, amiPort: (ami.port as number | undefined) ?? 5038, amiTls: (ami.tls as boolean | undefined) ?? false };
+  return {
+    amiUser: module.login,
+    amiPassword: module.password,
+    amiHost: ami.host as string | undefined,
+    amiPort: (ami.port as number | undefined) ?? defaults.amiPort,
+    amiTls: (ami.tls as boolean | undefined) ?? defaults.amiTls,
+  };
 }
 
 /** A digest of everything that makes a target what it is; secrets enter only as their hash. */

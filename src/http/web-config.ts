@@ -1,17 +1,16 @@
-import { X509Certificate, createHash, createPrivateKey, randomBytes, timingSafeEqual } from 'node:crypto';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import type http from 'node:http';
 import { dirname, resolve } from 'node:path';
 import tls from 'node:tls';
-import bcrypt from 'bcryptjs';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../config.js';
-import type { SecretScrubber } from '../secrets.js';
 
 /**
  * WEB_CONFIG_FILE: the web-config format of Prometheus's exporter-toolkit
  * (docs/web-configuration.md), so operators can reuse the files they have for node_exporter.
- * HTTP/2 is not served (`http2` is accepted and ignored).
+ * HTTP/2 is not served (`http2` is accepted and ignored). This file reads and checks it; what the
+ * server does with it is in tls-policy.ts, basic-auth.ts and rate-limit.ts, as the toolkit splits
+ * tls_config.go from its handlers.
  */
 
 export type ClientAuthType = 'NoClientCert' | 'RequestClientCert' | 'RequireAnyClientCert' | 'VerifyClientCertIfGiven' | 'RequireAndVerifyClientCert';
@@ -296,44 +295,6 @@ export function loadWebConfig(file: string): WebConfig {
   return { tls: tlsSettings, users, headers, rateLimit, files: [resolve(file), ...files] };
 }
 
-/** Node https options for the TLS part of a web config (HTTP/1.1). */
-export function tlsServerOptions(t: TlsSettings): tls.TlsOptions {
-  const verify = t.clientAuth === 'VerifyClientCertIfGiven' || t.clientAuth === 'RequireAndVerifyClientCert';
-  return {
-    cert: t.cert,
-    key: t.key,
-    minVersion: t.minVersion,
-    maxVersion: t.maxVersion,
-    honorCipherOrder: t.honorCipherOrder,
-    requestCert: t.clientAuth !== 'NoClientCert',
-    // Only RequireAndVerify can be left to OpenSSL; the other policies are checked per connection.
-    rejectUnauthorized: t.clientAuth === 'RequireAndVerifyClientCert',
-    ...(verify && t.clientCa ? { ca: t.clientCa } : {}),
-    ...(t.ciphers ? { ciphers: t.ciphers } : {}),
-    ...(t.ecdhCurve ? { ecdhCurve: t.ecdhCurve } : {}),
-    ALPNProtocols: ['http/1.1'],
-  };
-}
-
-/** Why a TLS connection breaks the client-certificate policy, or null if it is fine. */
-export function clientCertProblem(t: TlsSettings, socket: tls.TLSSocket): string | null {
-  if (t.clientAuth === 'NoClientCert' || t.clientAuth === 'RequestClientCert') return null;
-  const peer = socket.getPeerCertificate();
-  const present = peer !== null && typeof peer === 'object' && Object.keys(peer).length > 0;
-  if (!present) return t.clientAuth === 'VerifyClientCertIfGiven' ? null : 'no client certificate';
-  if ((t.clientAuth === 'VerifyClientCertIfGiven' || t.clientAuth === 'RequireAndVerifyClientCert') && !socket.authorized) {
-    return `client certificate not trusted (${String(socket.authorizationError)})`;
-  }
-  if (t.clientAllowedSans) {
-    const sans = (peer.subjectaltname ?? '')
-      .split(/,\s*/)
-      .map((s) => s.replace(/^(DNS|IP Address|email|URI):/, ''))
-      .filter(Boolean);
-    if (!sans.some((s) => t.clientAllowedSans?.includes(s))) return 'client certificate has none of client_allowed_sans';
-  }
-  return null;
-}
-
 /** Stat signature of the files a web config depends on, to notice edits (cert rotation). */
 export function filesSignature(files: readonly string[]): string {
   return files
@@ -346,129 +307,4 @@ export function filesSignature(files: readonly string[]): string {
       }
     })
     .join('|');
-}
-
-const REALM = 'Basic realm="mikopbx-exporter"';
-
-/**
- * Basic auth against bcrypt hashes. bcrypt costs ~80 ms of CPU at cost 10, so verdicts are cached
- * (keyed by a salted hash of the header, never the header itself) and checks run one at a time.
- */
-export class BasicAuth {
-  private readonly cache = new Map<string, { ok: boolean; user: string; at: number }>();
-  private readonly salt = randomBytes(16);
-  private queue: Promise<unknown> = Promise.resolve();
-  private decoy: string | undefined;
-
-  constructor(
-    private users: Map<string, string>,
-    private readonly opts: {
-      cacheSize?: number;
-      cacheTtlMs?: number;
-      now?: () => number;
-      /** The web server's scrubber, which learns each verified password. */
-      secrets?: SecretScrubber;
-    } = {},
-  ) {}
-
-  get enabled(): boolean {
-    return this.users.size > 0;
-  }
-
-  setUsers(users: Map<string, string>): void {
-    this.users = users;
-    this.decoy = undefined;
-    this.cache.clear();
-  }
-
-  /** True when the request carries valid credentials (or no users are configured). */
-  async check(header: string | undefined): Promise<boolean> {
-    if (!this.enabled) return true;
-    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
-    if (!m) return false;
-    const now = (this.opts.now ?? Date.now)();
-    const key = createHash('sha256').update(this.salt).update(m[1] as string).digest('base64');
-    const hit = this.cache.get(key);
-    if (hit && now - hit.at < (this.opts.cacheTtlMs ?? 60_000)) {
-      this.cache.delete(key); // re-insert: most recently used last
-      this.cache.set(key, hit);
-      return hit.ok;
-    }
-    const decoded = Buffer.from(m[1] as string, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon < 0) return false;
-    const user = decoded.slice(0, colon);
-    const password = decoded.slice(colon + 1);
-    const ok = await this.verify(user, password);
-    if (ok) {
-      // Only verified ones: a handful of real passwords, never what strangers try.
-      this.opts.secrets?.add(password);
-      this.opts.secrets?.add(m[1]);
-    }
-    this.cache.set(key, { ok, user, at: now });
-    while (this.cache.size > (this.opts.cacheSize ?? 64)) this.cache.delete(this.cache.keys().next().value as string);
-    return ok;
-  }
-
-  private verify(user: string, password: string): Promise<boolean> {
-    // Compare the name against every user in constant time, and run bcrypt even for an unknown
-    // user, so timing tells nothing about which names exist.
-    const wanted = createHash('sha256').update(user).digest();
-    let hash: string | undefined;
-    for (const [name, h] of this.users) {
-      if (timingSafeEqual(createHash('sha256').update(name).digest(), wanted)) hash = h;
-    }
-    const run = this.queue.then(async () => {
-      this.decoy ??= await decoyFor(this.users);
-      const match = await bcrypt.compare(password, hash ?? this.decoy);
-      return match && hash !== undefined;
-    });
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  /** The request hook for the HTTP server: answers 401 itself when refused. */
-  authorize = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> => {
-    if (await this.check(req.headers.authorization)) return true;
-    const body = 'unauthorized\n';
-    res.writeHead(401, {
-      'content-type': 'text/plain; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-      'www-authenticate': REALM,
-      'cache-control': 'no-store',
-    });
-    res.end(body);
-    return false;
-  };
-}
-
-/** A hash of the users' highest cost, compared against for unknown user names. */
-function decoyFor(users: Map<string, string>): Promise<string> {
-  let cost = 4;
-  for (const h of users.values()) cost = Math.max(cost, bcrypt.getRounds(h));
-  return bcrypt.hash(randomBytes(12).toString('hex'), Math.min(cost, 14));
-}
-
-/** Token bucket of the toolkit's rate_limit (Go's rate.Limiter with Every(interval) and burst). */
-export class TokenBucket {
-  private tokens: number;
-  private last: number;
-
-  constructor(
-    private readonly intervalMs: number,
-    private readonly burst: number,
-    private readonly now: () => number = Date.now,
-  ) {
-    this.tokens = burst;
-    this.last = now();
-  }
-
-  take(): boolean {
-    const t = this.now();
-    this.tokens = Math.min(this.burst, this.tokens + (t - this.last) / this.intervalMs);
-    this.last = t;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
 }

@@ -2,9 +2,14 @@ import http from 'node:http';
 import https from 'node:https';
 import type tls from 'node:tls';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { webConfigReloadMetrics } from '../metrics/process.js';
 import { SecretScrubber, type ScrubberRegistry } from '../secrets.js';
 import type { RouteHooks } from './respond.js';
-import { BasicAuth, TokenBucket, clientCertProblem, filesSignature, loadWebConfig, tlsServerOptions, type WebConfig } from './web-config.js';
+import { BasicAuth } from './basic-auth.js';
+import { TokenBucket } from './rate-limit.js';
+import { clientCertProblem, tlsServerOptions } from './tls-policy.js';
+import { filesSignature, loadWebConfig, type WebConfig } from './web-config.js';
 
 export interface WebServer {
   server: http.Server | https.Server;
@@ -24,13 +29,15 @@ export interface WebServerOptions {
   scrubbers?: ScrubberRegistry;
   /** How often the web-config file and its certificates are checked for changes. */
   reloadCheckMs?: number;
+  /** The registry /metrics serves the exporter's own metrics from: it gets the web-config reload gauges. */
+  processRegistry?: Registry;
 }
 
 /**
  * The exporter's HTTP(S) server. With WEB_CONFIG_FILE: TLS, basic auth on / and /metrics (the
  * probes stay open), extra headers and a rate limit, as exporter-toolkit does. The file and its
  * certificates are re-read when they change, so a rotated certificate needs no restart; a broken
- * edit is logged and the previous settings stay.
+ * edit is logged, the previous settings stay, and the reload gauges say so (given processRegistry).
  */
 export function createWebServer(opts: WebServerOptions): WebServer {
   const { logger } = opts;
@@ -43,6 +50,8 @@ export function createWebServer(opts: WebServerOptions): WebServer {
     return { server, tls: false, close: () => undefined };
   }
   let cfg: WebConfig = loadWebConfig(file); // ConfigError on a bad file: exit code 2
+  const reloads = opts.processRegistry ? webConfigReloadMetrics(opts.processRegistry) : undefined;
+  reloads?.succeeded();
   secrets.add(cfg.tls?.key);
   const leaveScrubbers = opts.scrubbers?.add(secrets) ?? (() => undefined);
   const auth = new BasicAuth(cfg.users, { secrets });
@@ -89,6 +98,7 @@ export function createWebServer(opts: WebServerOptions): WebServer {
       next = loadWebConfig(file);
     } catch (e) {
       logger.error({ reason: 'web_config' }, `web config reload failed, keeping the previous settings: ${(e as Error).message}`);
+      reloads?.failed();
       return;
     }
     if ((next.tls === undefined) !== (cfg.tls === undefined) || (next.tls && cfg.tls && next.tls.clientAuth !== cfg.tls.clientAuth)) {
@@ -101,6 +111,7 @@ export function createWebServer(opts: WebServerOptions): WebServer {
     bucket = next.rateLimit ? new TokenBucket(next.rateLimit.intervalMs, next.rateLimit.burst) : null;
     cfg = next;
     signature = filesSignature(cfg.files);
+    reloads?.succeeded();
     logger.info(`web config ${file} reloaded`);
   };
   const timer = setInterval(reload, opts.reloadCheckMs ?? 10_000);

@@ -19,3 +19,37 @@ export function createProcessRegistry(): Registry {
   build.set({ version: VERSION, nodejs_version: process.version }, 1);
   return registry;
 }
+
+/** What the web server reports about WEB_CONFIG_FILE after each load. */
+export interface WebConfigReloadMetrics {
+  succeeded(): void;
+  failed(): void;
+}
+
+/**
+ * The outcome of the last load of WEB_CONFIG_FILE, as blackbox_exporter's config_last_reload_*
+ * gauges: a broken edit is only logged and the old settings stay, so without this it would go
+ * unnoticed until the next restart fails.
+ */
+export function webConfigReloadMetrics(registry: Registry, now: () => number = Date.now): WebConfigReloadMetrics {
+  const registers = [registry];
+  const ok = new Gauge({
+    name: 'mikopbx_exporter_web_config_last_reload_successful',
+    help: '1 if the last load of WEB_CONFIG_FILE succeeded, else 0 (the previous settings stay in force).',
+    registers,
+  });
+  const at = new Gauge({
+    name: 'mikopbx_exporter_web_config_last_reload_success_timestamp_seconds',
+    help: 'Unix time of the last successful load of WEB_CONFIG_FILE.',
+    registers,
+  });
+  return {
+    succeeded() {
+      ok.set(1);
+      at.set(now() / 1000);
+    },
+    failed() {
+      ok.set(0);
+    },
+  };
+}

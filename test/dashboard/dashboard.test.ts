@@ -239,11 +239,48 @@ describe('dashboard: content required by issue 5', () => {
 
   it('covers every area and nearly every contract metric', () => {
     const areas = new Set(panels.map(panelArea));
-    for (const a of ['health', 'extensions', 'trunks', 'calls', 'cdr', 'api']) expect(areas).toContain(a);
+    for (const a of ['health', 'extensions', 'trunks', 'calls', 'cdr', 'api', 'system', 'queues']) expect(areas).toContain(a);
     const used = new Set(targets.flatMap(({ target }) => metricNames(target.expr)).map((n) => lookupSeries(n)?.metric));
-    // Not shown: per-extension device counts.
-    const notShown = ['mikopbx_sip_peer_devices'];
+    // Not shown: per-extension device counts, and fleet mode's exporter health (on the fleet
+    // process's own /metrics, which has no mikopbx_up and so no place under the job/instance
+    // variables of this per-PBX dashboard).
+    const fleetHealth = Object.keys(CONTRACT_METRICS).filter((m) => m.startsWith('mikopbx_exporter_') && m !== 'mikopbx_exporter_build_info');
+    const notShown = ['mikopbx_sip_peer_devices', ...fleetHealth];
     for (const m of Object.keys(CONTRACT_METRICS)) if (!notShown.includes(m)) expect(used, m).toContain(m);
+  });
+});
+
+describe('dashboard: the Queues row (issue 15)', () => {
+  const all = allPanels(d);
+  const row = all.find((p) => p.type === 'row' && p.title === 'Queues') as Panel;
+  const inRow = all.filter((p) => p.type !== 'row' && p.gridPos.y > row.gridPos.y);
+  const named = (t: string) => inRow.find((p) => p.title === t) as Panel & { fieldConfig: { defaults: { noValue?: string; mappings?: { options: Record<string, { text?: string }> }[] } } };
+
+  it('is the last row, with callers and longest wait per queue, agents by state, abandoned ratio and service level', () => {
+    expect(row).toBeDefined();
+    expect(Math.max(...all.filter((p) => p.type === 'row').map((p) => p.gridPos.y))).toBe(row.gridPos.y);
+    for (const t of ['AMI session', 'Queues', 'Callers waiting per queue', 'Longest wait per queue', 'Agents by state', 'Abandoned ratio per queue', 'Service level per queue', 'Queue members']) {
+      expect(inRow.map((p) => p.title)).toContain(t);
+    }
+  });
+
+  it('says "AMI not configured" where the exporter has no AMI user, instead of leaving panels blank', () => {
+    // The session panel falls back to mikopbx_up * 0 - 1 per instance without mikopbx_ami_up.
+    const session = named('AMI session');
+    expect(session.targets?.[0]?.expr).toMatch(/^\(mikopbx_ami_up\{[^}]*\} - 2 \* mikopbx_ami_login_refused\{[^}]*\}\) or on \(instance, job\) \(mikopbx_up\{[^}]*\} \* 0 - 1\)$/);
+    const texts = Object.fromEntries(Object.entries(session.fieldConfig.defaults.mappings?.[0]?.options ?? {}).map(([v, o]) => [v, o.text]));
+    expect(texts).toEqual({ '1': 'Logged in', '0': 'Reconnecting', '-2': 'Login refused', '-1': 'AMI not configured' });
+    // Every other panel of the row has a no-data text that names the AMI.
+    for (const p of inRow.filter((x) => x.title !== 'AMI session')) expect(named(p.title).fieldConfig.defaults.noValue, p.title).toMatch(/AMI/);
+  });
+
+  it('names queues by their display name, else by the queue id, with mikopbx_queue_info', () => {
+    const join = 'group_left (name) (mikopbx_queue_info{name!="", job=~"$job", instance=~"$instance"} or label_join(mikopbx_queue_info{name="", job=~"$job", instance=~"$instance"}, "name", "", "queue"))';
+    const perQueue = ['Callers waiting per queue', 'Longest wait per queue', 'Abandoned ratio per queue', 'Service level per queue', 'Hold and talk time per queue'].map(named);
+    for (const p of perQueue) for (const t of p.targets ?? []) expect(t.expr, p.title).toContain(join);
+    // The tables: the first query brings the name, the others merge on queue (and member).
+    expect(named('Queue members').targets?.[0]?.expr).toContain(join);
+    expect(named('Queues').targets?.[0]?.expr).toContain(join.replace('group_left (name) ', ''));
   });
 });
 

@@ -37,6 +37,14 @@ function exposition(n: number, nowSeconds: number): string {
     .join('\n');
 }
 
+/** The same exposition from an exporter without an AMI user: no AMI, queue or Asterisk series. */
+function withoutAmi(text: string): string {
+  return text
+    .split('\n')
+    .filter((line) => !/mikopbx_(ami|queue|asterisk)_/.test(line) && !/collector="(queues|asterisk)"/.test(line))
+    .join('\n');
+}
+
 describe('test/fixtures/exposition-sample.prom', () => {
   it('has every contract metric', () => {
     for (const name of Object.keys(CONTRACT_METRICS)) expect(fixture, name).toContain(`# TYPE ${name} `);
@@ -52,8 +60,10 @@ describe('test/fixtures/exposition-sample.prom', () => {
 
 describe(titled('dashboard queries on a real Prometheus scraping the sample exposition', tools.skipReason), () => {
   let server: Server | undefined;
+  let noAmiServer: Server | undefined;
   let prom: RunningServer | undefined;
   let instance = '';
+  let noAmiInstance = '';
   let outcomes: QueryOutcome[] = [];
   const d = loadDashboard();
 
@@ -70,6 +80,14 @@ describe(titled('dashboard queries on a real Prometheus scraping the sample expo
     });
     await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
     instance = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // A second exporter of the same job, without an AMI user.
+    let noAmiScrapes = 0;
+    noAmiServer = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
+      res.end(withoutAmi(exposition(noAmiScrapes++, Date.now() / 1000)));
+    });
+    await new Promise<void>((r) => noAmiServer?.listen(0, '127.0.0.1', r));
+    noAmiInstance = `127.0.0.1:${(noAmiServer.address() as AddressInfo).port}`;
     prom = await startPrometheus({
       binary: tools.paths.prometheus as string,
       extraFiles: { 'alerts.yml': rules },
@@ -78,7 +96,7 @@ describe(titled('dashboard queries on a real Prometheus scraping the sample expo
         'rule_files: [alerts.yml]',
         'scrape_configs:',
         '  - job_name: mikopbx',
-        `    static_configs: [{ targets: ['${instance}'] }]`,
+        `    static_configs: [{ targets: ['${instance}', '${noAmiInstance}'] }]`,
         '',
       ].join('\n'),
     });
@@ -96,6 +114,7 @@ describe(titled('dashboard queries on a real Prometheus scraping the sample expo
   afterAll(async () => {
     await prom?.stop();
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    await new Promise<void>((r) => (noAmiServer ? noAmiServer.close(() => r()) : r()));
   });
 
   it.skipIf(tools.skipReason)('runs every panel query without an error', () => {
@@ -109,10 +128,10 @@ describe(titled('dashboard queries on a real Prometheus scraping the sample expo
     expect(describeOutcomes(empty)).toBe("");
   });
 
-  it.skipIf(tools.skipReason)('gets numbers (not only NaN) for the extensions, trunks, calls and CDR panels', () => {
-    const nan = outcomes.filter((o) => ['extensions', 'trunks', 'calls', 'cdr'].includes(o.area) && o.numeric === 0);
+  it.skipIf(tools.skipReason)('gets numbers (not only NaN) for the extensions, trunks, calls, CDR and queue panels', () => {
+    const nan = outcomes.filter((o) => ['extensions', 'trunks', 'calls', 'cdr', 'queues'].includes(o.area) && o.numeric === 0);
     expect(describeOutcomes(nan)).toBe("");
-    for (const area of ['extensions', 'trunks', 'calls', 'cdr']) {
+    for (const area of ['extensions', 'trunks', 'calls', 'cdr', 'queues']) {
       expect(outcomes.filter((o) => o.area === area).length, area).toBeGreaterThan(0);
     }
   });
@@ -139,6 +158,39 @@ describe(titled('dashboard queries on a real Prometheus scraping the sample expo
       expect(names['IAX-1700000001'], p.title).toBe('IAX-1700000001');
       for (const [provider, name] of Object.entries(names)) expect(name, `${p.title}: ${provider}`).toMatch(/\S/);
       if ('SIP-TRUNK-3F9A1C7B' in names) expect(names['SIP-TRUNK-3F9A1C7B'], p.title).toBe('Main carrier');
+    }
+  });
+
+  it.skipIf(tools.skipReason)('names every queue in the queue panels, by its id where the PBX gives no name', async () => {
+    const url = (prom as RunningServer).url;
+    const named = queryPanels(d).flatMap((p) => (p.targets ?? []).filter((t) => t.expr.includes('group_left (name)') && t.expr.includes('mikopbx_queue_info')).map((t) => ({ p, t })));
+    expect(named.length).toBeGreaterThanOrEqual(6);
+    for (const { p, t } of named) {
+      const expr = substitute(t.expr, { job: 'mikopbx', instance, rateInterval: '4s', interval: '1s', range: '1m' });
+      const series = (await promQuery(url, expr)).result as PromSample[];
+      const names = Object.fromEntries(series.map((s) => [s.metric.queue, s.metric.name]));
+      expect(Object.keys(names).length, p.title).toBeGreaterThan(0);
+      if ('QUEUE-C0FFEE01' in names) expect(names['QUEUE-C0FFEE01'], p.title).toBe('QUEUE-C0FFEE01');
+      if ('QUEUE-7B30D4F1' in names) expect(names['QUEUE-7B30D4F1'], p.title).toBe('Отдел "Доставка"');
+      for (const [queue, name] of Object.entries(names)) expect(name, `${p.title}: ${queue}`).toMatch(/\S/);
+    }
+  });
+
+  // The AMI session panel says which exporters have no AMI user, rather than showing nothing.
+  it.skipIf(tools.skipReason)('shows "AMI not configured" (-1) for an exporter without an AMI user, and 1 for one logged in', async () => {
+    const url = (prom as RunningServer).url;
+    const session = queryPanels(d).find((p) => p.title === 'AMI session');
+    // Both exporters at once, as with Instance = All.
+    const expr = (session?.targets?.[0]?.expr ?? '').replaceAll('$job', 'mikopbx').replaceAll('$instance', '.+');
+    const values = Object.fromEntries(((await promQuery(url, expr)).result as PromSample[]).map((s) => [s.metric.instance, s.value?.[1]]));
+    expect(values).toEqual({ [instance]: '1', [noAmiInstance]: '-1' });
+    // Every other panel of the row is empty there, and shows its no-data text.
+    const queuePanels = queryPanels(d).filter((p) => (p.targets ?? []).some((t) => /mikopbx_(queue|asterisk)_/.test(t.expr)));
+    for (const p of queuePanels) {
+      for (const t of p.targets ?? []) {
+        const r = await promQuery(url, substitute(t.expr, { job: 'mikopbx', instance: noAmiInstance, rateInterval: '4s', interval: '1s', range: '1m' }));
+        expect(resultSize(r), `${p.title} ${t.refId}`).toBe(0);
+      }
     }
   });
 

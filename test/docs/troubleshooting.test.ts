@@ -1,5 +1,5 @@
 // Every message an operator can see has a row in docs/troubleshooting.md: the texts of
-// PbxApiError, ConfigError (and its web-config wrapper fail()), the legacy session's stop(), and
+// PbxApiError, AmiError, ConfigError (and its web-config wrapper fail()), the legacy session's stop(), and
 // every warn/error/fatal log line are read from src/ with the TypeScript parser, and a
 // distinctive fragment of each must appear in the doc. A new message without a row fails here.
 import { readFileSync, readdirSync } from 'node:fs';
@@ -14,6 +14,8 @@ const DOC = 'docs/troubleshooting.md';
 /** Calls whose argument at `arg` is an operator-visible message. */
 const MESSAGE_ARGS: { ctor?: string; fn?: string; arg: number }[] = [
   { ctor: 'PbxApiError', arg: 2 },
+  // src/api/ami/: AMI errors reach operators through the queues/asterisk poll lines.
+  { ctor: 'AmiError', arg: 2 },
   { ctor: 'ConfigError', arg: 1 },
   // src/http/web-config.ts: fail(file, problem) throws ConfigError.
   { fn: 'fail', arg: 1 },
@@ -34,6 +36,8 @@ const ALLOWED_WITHOUT_ROW = new Set([
   // "invalid configuration: TARGETS_FILE (<file>) line N: <key> <problem>": the problems are checked at fail() and at their ConfigErrors.
   '`(${this.file}) line ${this.line(path, key)}: ${dotted(key === undefined ? path : [...path, key])} ${problem}`',
   "`(${this.file}) line ${this.line(path)}: ${e.message.replace(/^invalid configuration: /, '')}`",
+  // "QueueStatus: <a connection error>": the connection errors have their own rows.
+  '`${p.action}: ${e.message}`',
 ]);
 
 interface Message {

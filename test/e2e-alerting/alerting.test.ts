@@ -1,5 +1,6 @@
 // End-to-end proof of issue 5: simulator → exporter (child process) → Prometheus with the rules
 // → Alertmanager (the shipped example routing) → a webhook receiver in this test, all on 127.0.0.1.
+// The simulator speaks AMI too, with a queue nobody answers: its alerts page as well (issue 15).
 //
 // Time mapping: the rules are loaded from prometheus/alerts.yml with every `for:` and
 // `keep_firing_for:` divided by 60 (minutes become seconds: for 2m → 2s, keep_firing_for 5m → 5s);
@@ -89,13 +90,14 @@ type SimulatorModule = typeof import('../../sim/index.js');
 
 // ---------------------------------------------------------------- the test
 
-describe(titled('e2e: trunk rejected in the simulator pages through Prometheus and Alertmanager', skipReason), () => {
+describe(titled('e2e: trunk rejected and a queue nobody answers in the simulator page through Prometheus and Alertmanager', skipReason), () => {
   let sim: Simulator | undefined;
   let exporter: ManagedProcess | undefined;
   let prom: RunningServer | undefined;
   let am: RunningServer | undefined;
   let webhook: Server | undefined;
   let exporterInstance = '';
+  let nightQueue = '';
   let callTimer: NodeJS.Timeout | undefined;
   const notifications: Notification[] = [];
 
@@ -106,7 +108,8 @@ describe(titled('e2e: trunk rejected in the simulator pages through Prometheus a
     if (skipReason) return;
     const simMod: SimulatorModule = await import('../../sim/index.js');
     // No rate limiter: the exporter polls every second here (the ban logic is tested elsewhere).
-    sim = await simMod.startSimulator({ host: '127.0.0.1', port: 0, mode: 'v3', seed: 5, living: false, rateLimit: false });
+    // With AMI: call queues and Asterisk for the queues and asterisk collectors.
+    sim = await simMod.startSimulator({ host: '127.0.0.1', port: 0, mode: 'v3', seed: 5, living: false, rateLimit: false, ami: {} });
 
     // Webhook receiver: Alertmanager POSTs to /<receiver name>.
     webhook = createServer((req, res) => {
@@ -132,6 +135,12 @@ describe(titled('e2e: trunk rejected in the simulator pages through Prometheus a
     sim.model.health.addAdvice('info', 'adv_AvailableNewVersionPBX', { url: 'https://www.mikopbx.com', ver: '2026.2.118' });
     sim.model.health.enableS3(2048);
     sim.model.health.banIp('203.0.113.7', 'asterisk_security_log');
+    // A queue whose only member's phone is off, with a caller waiting for 7 minutes already.
+    const ami = sim.ami as NonNullable<Simulator['ami']>;
+    const member = sim.model.extensions()[0]?.number as string;
+    nightQueue = ami.addQueue({ name: 'Night line', members: [member] }).id;
+    ami.setMemberStatus(nightQueue, member, 'unavailable');
+    ami.addCaller(nightQueue, { waitedMs: 420_000, patienceMs: 3_600_000 });
 
     // The exporter, as users run it.
     const exporterPort = await freePort();
@@ -148,6 +157,11 @@ describe(titled('e2e: trunk rejected in the simulator pages through Prometheus a
         LISTEN_ADDRESS: '127.0.0.1',
         LISTEN_PORT: String(exporterPort),
         LOG_LEVEL: 'info',
+        MIKOPBX_AMI_USER: simMod.DEFAULT_AMI_USER.username,
+        MIKOPBX_AMI_PASSWORD: simMod.DEFAULT_AMI_USER.secret,
+        MIKOPBX_AMI_HOST: (sim.ami as NonNullable<Simulator['ami']>).host,
+        MIKOPBX_AMI_PORT: String((sim.ami as NonNullable<Simulator['ami']>).port),
+        QUEUE_MEMBER_DETAILS: 'true',
       },
     });
     await waitFor('exporter /readyz', async () => {
@@ -257,6 +271,24 @@ describe(titled('e2e: trunk rejected in the simulator pages through Prometheus a
     expect(paged('MikoPBXStorageLow')).toBeUndefined();
   }, 90_000);
 
+  it.skipIf(skipReason)('pages MikoPBXQueueNoAgentAvailable and MikoPBXQueueLongWait from AMI, with the queue name', async () => {
+    const paged = (name: string) => notifications.flatMap((n) => n.alerts.map((a) => ({ n, a }))).find(({ a }) => a.labels.alertname === name && a.labels.queue === nightQueue && a.status === 'firing');
+    for (const name of ['MikoPBXQueueNoAgentAvailable', 'MikoPBXQueueLongWait']) {
+      const got = await waitFor(`${name} at the webhook`, async () => paged(name), 60_000, 250).catch((err: unknown) => {
+        throw new Error(`${String(err)}\n${diagnostics()}`, { cause: err });
+      });
+      expect(got.a.labels).toMatchObject({ alertname: name, queue: nightQueue, name: 'Night line', job: 'mikopbx', instance: exporterInstance });
+    }
+    const noAgent = paged('MikoPBXQueueNoAgentAvailable');
+    expect(noAgent?.n.receiver).toBe('pager');
+    expect(noAgent?.a.annotations.description).toContain(`1 caller(s) wait in queue "Night line" (${nightQueue})`);
+    expect(noAgent?.a.annotations.description).toContain('(members logged in: 0)');
+    // The seeded queues have members free and nobody waiting; the session is up.
+    const others = notifications.flatMap((n) => n.alerts).filter((a) => a.labels.queue !== undefined && a.labels.queue !== nightQueue);
+    expect(others).toEqual([]);
+    expect(notifications.flatMap((n) => n.alerts).filter((a) => a.labels.alertname === 'MikoPBXAmiDown')).toEqual([]);
+  }, 90_000);
+
   let outcomes: QueryOutcome[] = [];
 
   it.skipIf(skipReason)('runs every dashboard panel query without an error', async () => {
@@ -277,6 +309,15 @@ describe(titled('e2e: trunk rejected in the simulator pages through Prometheus a
     expect(describeOutcomes(empty)).toBe('');
     const trunksTable = outcomes.find((o) => o.panel.title === 'Trunks' && o.target.refId === 'A');
     expect(trunksTable?.series).toBe(Object.keys(truth.providers).length);
+  });
+
+  it.skipIf(skipReason)('gets data for the queue panels', () => {
+    const queues = outcomes.filter((o) => o.area === 'queues');
+    expect(queues.length).toBeGreaterThan(15);
+    const empty = queues.filter((o) => o.series === 0);
+    expect(describeOutcomes(empty)).toBe('');
+    const session = outcomes.find((o) => o.panel.title === 'AMI session');
+    expect(session?.numeric).toBe(1);
   });
 
   it.skipIf(skipReason)('gets data for the CDR panels', async () => {

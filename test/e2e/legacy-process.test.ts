@@ -1,19 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LOGIN, DEFAULT_PASSWORD, startSimulator, type Simulator } from '../../sim/index.js';
-import { byLabel } from '../helpers/exposition.js';
 import { expectStatusMatchesTruth } from '../helpers/truth.js';
-import { distBuilt, startExporterProcess, waitFor, type ExporterProcess } from '../helpers/exporter-process.js';
+import { distBuilt, observed, startExporterProcess, waitFor, type ExporterProcess } from '../helpers/exporter-process.js';
 import { toolOrSkip, promtoolCheckMetrics } from '../helpers/tools.js';
 
 // The built exporter as a real process, configured only with a URL and web-admin credentials,
 // against the simulator in legacy mode: the same assertions as the v3 process test.
 
 const promtool = toolOrSkip('promtool');
-
-async function observed(exporter: ExporterProcess) {
-  const { text, samples } = await exporter.metrics();
-  return { text, samples, up: samples.get('mikopbx_up'), registered: byLabel(samples, 'mikopbx_provider_registered', 'provider') };
-}
 
 describe.skipIf(!distBuilt())('end to end: built exporter against the legacy simulator', () => {
   let sim: Simulator;

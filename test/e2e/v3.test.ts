@@ -1,17 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_API_KEY, startSimulator, type Simulator } from '../../sim/index.js';
-import { byLabel } from '../helpers/exposition.js';
 import { expectStatusMatchesTruth } from '../helpers/truth.js';
-import { distBuilt, startExporterProcess, waitFor, type ExporterProcess } from '../helpers/exporter-process.js';
+import { distBuilt, observed, startExporterProcess, waitFor, type ExporterProcess } from '../helpers/exporter-process.js';
 import { toolOrSkip, promtoolCheckMetrics } from '../helpers/tools.js';
 
 const promtool = toolOrSkip('promtool');
-
-/** The exporter's view, rebuilt from /metrics. */
-async function observed(exporter: ExporterProcess) {
-  const { text, samples } = await exporter.metrics();
-  return { text, samples, up: samples.get('mikopbx_up'), registered: byLabel(samples, 'mikopbx_provider_registered', 'provider') };
-}
 
 describe.skipIf(!distBuilt())('end to end: built exporter against the v3 simulator', () => {
   let sim: Simulator;

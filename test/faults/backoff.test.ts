@@ -1,25 +1,19 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { FakeClock, sample, seen, startHarness, type Harness } from '../helpers/harness.js';
-import { SIM_API_KEY, V3_PATHS, startSim, type Simulator } from '../helpers/sim.js';
+import { describe, expect, it } from 'vitest';
+import { FakeClock, sample, seen, type startHarness } from '../helpers/harness.js';
+import { SIM_API_KEY, V3_PATHS } from '../helpers/sim.js';
+import { useSimHarness } from '../helpers/sim-harness.js';
 import { toolOrSkip, promtoolCheckPages } from '../helpers/tools.js';
 
 const KEY = SIM_API_KEY;
 const STATUS = ['peers', 'providers', 'calls'];
 
 describe('fault injection: the exporter never makes the PBX\'s trouble worse', () => {
-  let sim: Simulator | undefined;
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    await sim?.close();
-    h = undefined;
-    sim = undefined;
-  });
+  const env = useSimHarness();
 
   async function setup(overrides: Parameters<typeof startHarness>[0] = {}) {
     const clock = new FakeClock();
-    sim = await startSim(clock);
-    h = await startHarness({ url: sim.url, apiKey: KEY, timeoutSeconds: 0.5, ...overrides }, clock);
+    const sim = await env.sim(clock);
+    const h = await env.harness({ url: sim.url, apiKey: KEY, timeoutSeconds: 0.5, ...overrides }, clock);
     return { sim, h, clock };
   }
 

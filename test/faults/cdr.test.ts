@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FaultKind } from '../../sim/index.js';
 import { expectEqualsTruth } from '../helpers/cdr-truth.js';
-import { FakeClock, counterSamples, sample, seen, startHarness, type Harness } from '../helpers/harness.js';
-import { SIM_API_KEY, startSim, type Simulator } from '../helpers/sim.js';
+import { FakeClock, counterSamples, sample, seen, type Harness } from '../helpers/harness.js';
+import { SIM_API_KEY, type Simulator } from '../helpers/sim.js';
+import { useSimHarness } from '../helpers/sim-harness.js';
 import { toolOrSkip, promtoolCheckMetrics, promtoolCheckPages } from '../helpers/tools.js';
 
 // Faults in the middle of a CDR backlog (several 1000-leg pages): the failed run keeps what its
@@ -14,21 +15,14 @@ const CDR_PATH = '/pbxcore/api/v3/cdr';
 const promtool = toolOrSkip('promtool');
 
 describe('fault injection: CDR paging', () => {
-  let pbx: Simulator | undefined;
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    await pbx?.close();
-    h = undefined;
-    pbx = undefined;
-  });
+  const env = useSimHarness();
 
   /** A v3 PBX with a CDR backlog of several pages after the exporter's starting point. */
   async function setupBacklog() {
     const clock = new FakeClock();
-    pbx = await startSim(clock, { historyCalls: 20 });
+    const pbx = await env.sim(clock, { historyCalls: 20 });
     // The scheduler runs cdr once at start (the newest id); the test drives every later run.
-    h = await startHarness(
+    const h = await env.harness(
       { url: pbx.url, apiKey: KEY, timeoutSeconds: 0.4, collectors: ['peers', 'providers', 'calls', 'cdr'], cdrPollIntervalSeconds: 3600 },
       clock,
     );

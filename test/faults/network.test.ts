@@ -1,9 +1,10 @@
 import { rmSync } from 'node:fs';
 import tls from 'node:tls';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { makeTestPki, type TestPki } from '../helpers/certs.js';
-import { FakeClock, httpGet, sample, seen, startHarness, type Harness } from '../helpers/harness.js';
-import { SIM_API_KEY, startSim, tlsFront, type Simulator } from '../helpers/sim.js';
+import { FakeClock, httpGet, sample, seen, type Harness } from '../helpers/harness.js';
+import { SIM_API_KEY, tlsFront } from '../helpers/sim.js';
+import { useSimHarness } from '../helpers/sim-harness.js';
 import { toolOrSkip, promtoolCheckPages } from '../helpers/tools.js';
 
 const KEY = SIM_API_KEY;
@@ -23,34 +24,24 @@ async function expectFailedPoll(h: Harness, reason: string, message: RegExp) {
 }
 
 describe('fault injection: a hostile network', () => {
-  let pbx: Simulator | undefined;
-  let h: Harness | undefined;
-  let front: { url: string; close(): Promise<void> } | undefined;
+  const env = useSimHarness();
   let pki: TestPki;
   beforeAll(() => {
     pki = makeTestPki();
   });
-  afterEach(async () => {
-    await h?.close();
-    await front?.close();
-    await pbx?.close();
-    h = undefined;
-    pbx = undefined;
-    front = undefined;
-  });
 
   it('connection refused (PBX down), then the PBX comes back on the same port: recovery at the next poll', async () => {
     const clock = new FakeClock();
-    pbx = await startSim(clock);
+    let pbx = await env.sim(clock);
     const port = pbx.port;
-    h = await startHarness({ url: pbx.url, apiKey: KEY, timeoutSeconds: 1 }, clock);
+    const h = await env.harness({ url: pbx.url, apiKey: KEY, timeoutSeconds: 1 }, clock);
     expect(sample(await h.metrics(), 'mikopbx_up')).toBe(1);
     await pbx.close();
     clock.advance(30_000);
     const text = await expectFailedPoll(h, 'network', /connection refused/);
     // Requests that never reached the PBX are counted as code="error".
     expect(sample(text, 'mikopbx_api_requests_total{endpoint="/pbxcore/api/v3/sip-providers:getStatuses",code="error"}')).toBe(1);
-    pbx = await startSim(clock, { port });
+    pbx = await env.sim(clock, { port });
     clock.advance(30_000);
     await h.poll();
     expect(sample(await h.metrics(), 'mikopbx_up')).toBe(1);
@@ -59,18 +50,19 @@ describe('fault injection: a hostile network', () => {
   });
 
   it('DNS failure: the poll fails with a clear reason, the exporter stays up', async () => {
-    h = await startHarness({ url: 'http://mikopbx.invalid', apiKey: KEY, timeoutSeconds: 2 });
+    const h = await env.harness({ url: 'http://mikopbx.invalid', apiKey: KEY, timeoutSeconds: 2 });
     await expectFailedPoll(h, 'network', /host name not found \(DNS\)|DNS lookup failed/);
   });
 
   it('TLS failure (self-signed PBX certificate) names MIKOPBX_CA_FILE; with the CA the same PBX works', async () => {
-    pbx = await startSim(new FakeClock());
-    front = await tlsFront(pbx.port, pki.serverCert, pki.serverKey);
-    h = await startHarness({ url: front.url, apiKey: KEY, timeoutSeconds: 1 });
+    const pbx = await env.sim(new FakeClock());
+    const front = await tlsFront(pbx.port, pki.serverCert, pki.serverKey);
+    env.closeAfter(front.close);
+    let h = await env.harness({ url: front.url, apiKey: KEY, timeoutSeconds: 1 });
     await expectFailedPoll(h, 'tls', /MIKOPBX_CA_FILE/);
     expect(pbx.requests).toEqual([]);
     await h.close();
-    h = await startHarness({ url: front.url, apiKey: KEY, timeoutSeconds: 1, ca: pki.caCert });
+    h = await env.harness({ url: front.url, apiKey: KEY, timeoutSeconds: 1, ca: pki.caCert });
     expect(sample(await h.metrics(), 'mikopbx_up')).toBe(1);
   });
 
@@ -80,9 +72,10 @@ describe('fault injection: a hostile network', () => {
     const defaults = tls.getCACertificates('default');
     tls.setDefaultCACertificates([...defaults, publicPki.caCert]);
     try {
-      pbx = await startSim(new FakeClock());
-      front = await tlsFront(pbx.port, publicPki.serverCert, publicPki.serverKey);
-      h = await startHarness({ url: front.url, apiKey: KEY, timeoutSeconds: 1, ca: pki.caCert });
+      const pbx = await env.sim(new FakeClock());
+      const front = await tlsFront(pbx.port, publicPki.serverCert, publicPki.serverKey);
+      env.closeAfter(front.close);
+      const h = await env.harness({ url: front.url, apiKey: KEY, timeoutSeconds: 1, ca: pki.caCert });
       expect(sample(await h.metrics(), 'mikopbx_up')).toBe(1);
     } finally {
       tls.setDefaultCACertificates(defaults);
@@ -91,15 +84,15 @@ describe('fault injection: a hostile network', () => {
   });
 
   it('a plain-HTTP port behind an https:// URL fails as a TLS problem, not a hang', async () => {
-    pbx = await startSim(new FakeClock());
-    h = await startHarness({ url: pbx.url.replace('http:', 'https:'), apiKey: KEY, timeoutSeconds: 1 });
+    const pbx = await env.sim(new FakeClock());
+    const h = await env.harness({ url: pbx.url.replace('http:', 'https:'), apiKey: KEY, timeoutSeconds: 1 });
     await expectFailedPoll(h, 'tls', /TLS failure/);
   });
 
   it('wrong API key: 401 names the refused endpoint and the permission it needs', async () => {
-    pbx = await startSim(new FakeClock());
+    const pbx = await env.sim(new FakeClock());
     const wrong = '9'.repeat(64);
-    h = await startHarness({ url: pbx.url, apiKey: wrong, timeoutSeconds: 1 });
+    const h = await env.harness({ url: pbx.url, apiKey: wrong, timeoutSeconds: 1 });
     const text = await expectFailedPoll(h, 'auth', /refused the API key for \/pbxcore\/api\/v3\/sip-providers:getStatuses.*\\"read\\" permission for \/api\/v3\/sip-providers\b/);
     expect(h.lines.some((l) => /"read\\" permission for \/api\/v3\/sip\b(?!-)/.test(l))).toBe(true);
     expect(h.lines.some((l) => l.includes('"read\\" permission for /api/v3/sip-providers'))).toBe(true);

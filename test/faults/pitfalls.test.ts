@@ -7,8 +7,9 @@ import { parseExtensionStatuses } from '../../src/api/v3-parse.js';
 import { PbxTarget } from '../../src/target.js';
 import { makeTestPki, type TestPki } from '../helpers/certs.js';
 import { captureLogger, fixture, fixtureJson, testConfig } from '../helpers/fixtures.js';
-import { FakeClock, sample, startHarness, type Harness } from '../helpers/harness.js';
-import { SIM_API_KEY, startSim, tlsFront, type Simulator } from '../helpers/sim.js';
+import { FakeClock, sample } from '../helpers/harness.js';
+import { SIM_API_KEY, tlsFront } from '../helpers/sim.js';
+import { useSimHarness } from '../helpers/sim-harness.js';
 import { toolOrSkip, promtoolCheckMetrics } from '../helpers/tools.js';
 
 // The pitfalls of mikopbx-api.md §7 that no other test covers, one test (or two) each.
@@ -20,6 +21,7 @@ describe('P15: without a configured API key no Authorization header is sent', ()
     nock.cleanAll();
     nock.enableNetConnect();
   });
+  const env = useSimHarness();
 
   it('every request of a poll goes out without Authorization (a localhost PBX lets it in)', async () => {
     nock.disableNetConnect();
@@ -43,43 +45,28 @@ describe('P15: without a configured API key no Authorization header is sent', ()
 
   it('against the simulator with its localhost bypass: every request is let in', async () => {
     const clock = new FakeClock();
-    const sim = await startSim(clock, { localhostBypass: true });
-    const h = await startHarness({ url: sim.url, apiKey: undefined }, clock);
-    try {
-      expect(sample(await h.metrics(), 'mikopbx_up')).toBe(1);
-      // Any Bearer token, even an empty or wrong one, would have disabled the bypass (401).
-      expect(sim.stats.unauthenticatedRequests).toBe(0);
-      expect(sim.requests.length).toBeGreaterThan(3);
-    } finally {
-      await h.close();
-      await sim.close();
-    }
+    const sim = await env.sim(clock, { localhostBypass: true });
+    const h = await env.harness({ url: sim.url, apiKey: undefined }, clock);
+    expect(sample(await h.metrics(), 'mikopbx_up')).toBe(1);
+    // Any Bearer token, even an empty or wrong one, would have disabled the bypass (401).
+    expect(sim.stats.unauthenticatedRequests).toBe(0);
+    expect(sim.requests.length).toBeGreaterThan(3);
   });
 });
 
 describe('P17: HTTPS with a self-signed certificate, and redirects', () => {
+  const env = useSimHarness();
   let pki: TestPki;
-  let sim: Simulator | undefined;
-  let h: Harness | undefined;
-  let close: (() => Promise<void>) | undefined;
   beforeAll(() => {
     pki = makeTestPki();
-  });
-  afterEach(async () => {
-    await h?.close();
-    await close?.();
-    await sim?.close();
-    h = undefined;
-    close = undefined;
-    sim = undefined;
   });
 
   it('MIKOPBX_TLS_INSECURE_SKIP_VERIFY=true connects to a self-signed PBX and warns at start', async () => {
     const clock = new FakeClock();
-    sim = await startSim(clock);
+    const sim = await env.sim(clock);
     const front = await tlsFront(sim.port, pki.serverCert, pki.serverKey);
-    close = front.close;
-    h = await startHarness({ url: front.url, apiKey: SIM_API_KEY, tlsInsecureSkipVerify: true }, clock);
+    env.closeAfter(front.close);
+    const h = await env.harness({ url: front.url, apiKey: SIM_API_KEY, tlsInsecureSkipVerify: true }, clock);
     const text = await h.metrics();
     expect(sample(text, 'mikopbx_up')).toBe(1);
     for (const c of ['peers', 'providers', 'calls']) expect(sample(text, `mikopbx_collector_success{collector="${c}"}`)).toBe(1);
@@ -96,13 +83,13 @@ describe('P17: HTTPS with a self-signed certificate, and redirects', () => {
       res.writeHead(301, { location: `https://pbx.example${req.url ?? '/'}` }).end();
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+    env.closeAfter(() => new Promise<void>((resolve) => server.close(() => resolve())));
     return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, paths };
   }
 
   it.each(['v3', 'auto'] as const)('a 301 to https:// (MIKOPBX_API_VERSION=%s) is not followed and says to set MIKOPBX_URL', async (apiVersion) => {
     const pbx = await redirectingPbx();
-    h = await startHarness({ url: pbx.url, apiKey: SIM_API_KEY, apiVersion });
+    const h = await env.harness({ url: pbx.url, apiKey: SIM_API_KEY, apiVersion });
     const text = await h.metrics();
     expect(sample(text, 'mikopbx_up')).toBe(0);
     if (promtool) expect(promtoolCheckMetrics(promtool, text).output).toBe('');

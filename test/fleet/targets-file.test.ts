@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -85,6 +85,10 @@ targets:
     const [cc, plain] = loadTargetsFile(file, defaults(), {});
     expect(cc?.config).toMatchObject({ amiUser: 'exporter', amiPassword: 'Secret-1', amiHost: undefined, amiPort: 5039, amiTls: true, queueMemberDetails: true });
     expect(plain?.config).toMatchObject({ amiUser: undefined, amiPassword: undefined, queueMemberDetails: false });
+    // MIKOPBX_AMI_PORT and MIKOPBX_AMI_TLS are every target's defaults.
+    const fleetDefaults = (loadFleetSettings({ TARGETS_FILE: '/x', MIKOPBX_AMI_PORT: '15038', MIKOPBX_AMI_TLS: 'true' }) as NonNullable<ReturnType<typeof loadFleetSettings>>).defaults;
+    writeFileSync(file, readFileSync(file, 'utf8').replace('ami: { auth: ami-login, port: 5039, tls: true }', 'ami: { auth: ami-login }'));
+    expect(loadTargetsFile(file, fleetDefaults, {})[0]?.config).toMatchObject({ amiPort: 15038, amiTls: true });
     const head = `auth_modules:\n  k: { api_key_file: ${dir}/office.key }\ntargets:\n  - name: a\n    url: https://a.example\n`;
     expect(problem(`${head}    ami: { auth: k }\n`)).toMatch(/line 6: targets\[0\]\.ami\.auth names the auth module k, which has an API key; AMI needs a login/);
     expect(problem(`${head}    ami: { auth: nope }\n`)).toMatch(/line 6: targets\[0\]\.ami\.auth names the auth module nope/);

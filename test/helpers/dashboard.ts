@@ -67,7 +67,7 @@ export function queryPanels(d: Dashboard): Panel[] {
   return allPanels(d).filter((p) => p.type !== 'row');
 }
 
-export type PanelArea = 'health' | 'extensions' | 'trunks' | 'calls' | 'cdr' | 'api' | 'system';
+export type PanelArea = 'health' | 'extensions' | 'trunks' | 'calls' | 'cdr' | 'api' | 'system' | 'queues';
 
 /** What a panel is about, judged by the first metric of its first query. */
 export function panelArea(p: Panel): PanelArea {
@@ -78,6 +78,7 @@ export function panelArea(p: Panel): PanelArea {
   if (/^mikopbx_sip_peer/.test(first)) return 'extensions';
   if (/^mikopbx_api_requests_total$/.test(first)) return 'api';
   if (/^mikopbx_(storage_|advice|banned_ips|clock_skew)/.test(first)) return 'system';
+  if (/^mikopbx_(queue_|asterisk_|ami_)/.test(first)) return 'queues';
   return 'health';
 }
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseExposition } from './exposition.js';
+import { byLabel, parseExposition } from './exposition.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const DIST_MAIN = `${ROOT}dist/main.js`;
@@ -16,6 +16,12 @@ export interface ExporterProcess {
   metrics(): Promise<{ text: string; samples: Map<string, number> }>;
   get(path: string): Promise<Response>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** The exporter's view, rebuilt from its /metrics: the page, its samples, mikopbx_up and the registered trunks. */
+export async function observed(exporter: ExporterProcess) {
+  const { text, samples } = await exporter.metrics();
+  return { text, samples, up: samples.get('mikopbx_up'), registered: byLabel(samples, 'mikopbx_provider_registered', 'provider') };
 }
 
 /** Starts the built exporter (`node dist/main.js`) as a real process and waits until it listens. */

@@ -1,4 +1,5 @@
-import { unwrapV3, type Envelope } from '../../src/api/envelope.js';
+import type { Envelope } from '../../src/api/envelope.js';
+import { unwrapV3 } from '../../src/api/v3-envelope.js';
 
 /** A leg as a test writes it: Unix seconds, the rest as the PBX stores it. */
 export interface LegSpec {
@@ -140,62 +141,57 @@ export class FakeCdrPbx {
 export const TRUNK = 'SIP-TRUNK-3F9A1C7B';
 export const TRUNK2 = 'SIP-TRUNK-0A1B2C3D';
 
-/** Builders for typical legs. */
-export const legs = {
-  /** Trunk → extension. */
-  inbound(linkedid: string, start: number, ext: string, opts: { answerAfter?: number; talk?: number; ring?: number; disposition?: string; trunk?: string } = {}): LegSpec {
-    const trunk = opts.trunk ?? TRUNK;
-    const answer = opts.answerAfter === undefined ? null : start + opts.answerAfter;
-    const end = answer === null ? start + (opts.ring ?? 20) : answer + (opts.talk ?? 60);
-    return {
-      linkedid,
-      start,
-      answer,
-      end,
-      src_chan: `PJSIP/${trunk}-00000120`,
-      src_num: '79161234567',
-      dst_chan: `PJSIP/${ext}-00000121`,
-      dst_num: ext,
-      from_account: trunk,
-      to_account: ext,
-      ...(opts.disposition ? { disposition: opts.disposition } : {}),
-    };
-  },
-  /** Extension → trunk. */
-  outbound(linkedid: string, start: number, ext: string, opts: { answerAfter?: number; talk?: number; ring?: number; disposition?: string; trunk?: string } = {}): LegSpec {
-    const trunk = opts.trunk ?? TRUNK;
-    const answer = opts.answerAfter === undefined ? null : start + opts.answerAfter;
-    const end = answer === null ? start + (opts.ring ?? 20) : answer + (opts.talk ?? 60);
-    return {
-      linkedid,
-      start,
-      answer,
-      end,
-      src_chan: `PJSIP/${ext}-00000130`,
-      src_num: ext,
-      dst_chan: `PJSIP/${trunk}-00000131`,
-      dst_num: '84991234567',
-      from_account: ext,
-      to_account: trunk,
-      ...(opts.disposition ? { disposition: opts.disposition } : {}),
-    };
-  },
-  /** Extension → extension. */
-  internal(linkedid: string, start: number, from: string, to: string, opts: { answerAfter?: number; talk?: number; ring?: number; disposition?: string } = {}): LegSpec {
-    const answer = opts.answerAfter === undefined ? null : start + opts.answerAfter;
-    const end = answer === null ? start + (opts.ring ?? 20) : answer + (opts.talk ?? 60);
-    return {
-      linkedid,
-      start,
-      answer,
-      end,
-      src_chan: `PJSIP/${from}-00000140`,
-      src_num: from,
-      dst_chan: `PJSIP/${to}-00000141`,
-      dst_num: to,
-      from_account: from,
-      to_account: to,
-      ...(opts.disposition ? { disposition: opts.disposition } : {}),
-    };
-  },
-};
+export type LegDirection = 'inbound' | 'outbound' | 'internal';
+
+/** One end of a leg: its PJSIP endpoint, its number and its account. */
+interface LegEnd {
+  endpoint: string;
+  num: string;
+  account: string;
+}
+const extensionEnd = (ext: string): LegEnd => ({ endpoint: ext, num: ext, account: ext });
+/** A trunk end: the trunk's endpoint and account, the outside party's number. */
+const trunkEnd = (trunk: string, num: string): LegEnd => ({ endpoint: trunk, num, account: trunk });
+
+export interface LegOptions {
+  /** Seconds from start to answer; unanswered when absent. */
+  answerAfter?: number;
+  /** Seconds talked after the answer (60). */
+  talk?: number;
+  /** Seconds an unanswered leg rang (20). */
+  ring?: number;
+  disposition?: string;
+  trunk?: string;
+}
+
+/**
+ * A leg of a typical call: `inbound` trunk → `ext`, `outbound` `ext` → trunk, `internal`
+ * `ext` → `to`. Each direction has its own channel ids and outside number, as the PBX would write them.
+ */
+export function callLeg(direction: 'inbound' | 'outbound', linkedid: string, start: number, ext: string, opts?: LegOptions): LegSpec;
+export function callLeg(direction: 'internal', linkedid: string, start: number, ext: string, to: string, opts?: Omit<LegOptions, 'trunk'>): LegSpec;
+export function callLeg(direction: LegDirection, linkedid: string, start: number, ext: string, ...rest: [LegOptions?] | [string, LegOptions?]): LegSpec {
+  const [to, opts = {}] = direction === 'internal' ? (rest as [string, LegOptions?]) : ['', rest[0] as LegOptions | undefined];
+  const trunk = opts.trunk ?? TRUNK;
+  const ends: Record<LegDirection, [LegEnd, LegEnd, number]> = {
+    inbound: [trunkEnd(trunk, '79161234567'), extensionEnd(ext), 120],
+    outbound: [extensionEnd(ext), trunkEnd(trunk, '84991234567'), 130],
+    internal: [extensionEnd(ext), extensionEnd(to), 140],
+  };
+  const [src, dst, channel] = ends[direction];
+  const answer = opts.answerAfter === undefined ? null : start + opts.answerAfter;
+  const end = answer === null ? start + (opts.ring ?? 20) : answer + (opts.talk ?? 60);
+  return {
+    linkedid,
+    start,
+    answer,
+    end,
+    src_chan: `PJSIP/${src.endpoint}-${pad(channel, 8)}`,
+    src_num: src.num,
+    dst_chan: `PJSIP/${dst.endpoint}-${pad(channel + 1, 8)}`,
+    dst_num: dst.num,
+    from_account: src.account,
+    to_account: dst.account,
+    ...(opts.disposition ? { disposition: opts.disposition } : {}),
+  };
+}

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { expect } from 'vitest';
 import { findTool, toolsRequired, type ToolName } from './prometheus-tools.js';
 
 /**
@@ -21,6 +22,18 @@ export function promtoolCheckMetrics(promtool: string, exposition: string): { ok
     const err = e as { stdout?: string; stderr?: string };
     return { ok: false, output: `${err.stdout ?? ''}${err.stderr ?? ''}` };
   }
+}
+
+/**
+ * Asserts that `promtool check metrics` passes an exposition without a complaint. For tests that
+ * skip themselves without promtool (`it.skipIf(!toolOrSkip('promtool'))`), so here it must exist.
+ */
+export function expectPromtoolValid(exposition: string): void {
+  const promtool = findTool('promtool');
+  if (!promtool) throw new Error('promtool is not installed; guard the test with toolOrSkip');
+  const r = promtoolCheckMetrics(promtool, exposition);
+  expect(r.output).toBe('');
+  expect(r.ok).toBe(true);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ActiveLeg, Provider } from '../../src/api/types.js';
-import { parseActiveChannels } from '../../src/api/v3-parse.js';
+import { parseActiveChannels } from '../../src/api/calls-parse.js';
 import { endpointOfChannel } from '../../src/collectors/channels.js';
 import { summariseActiveCalls } from '../../src/collectors/calls.js';
 import { fixtureJson } from '../helpers/fixtures.js';

@@ -7,7 +7,7 @@ import { V3CdrSource } from '../../src/api/v3-cdr.js';
 import { CdrCollector, type CdrCollectorOptions } from '../../src/collectors/cdr.js';
 import { CdrTracker } from '../../src/collectors/cdr-tracker.js';
 import type { CollectContext } from '../../src/collectors/collector.js';
-import { FakeCdrPbx, legs, TRUNK, TRUNK2, type LegSpec } from '../helpers/fake-cdr.js';
+import { FakeCdrPbx, callLeg, TRUNK, TRUNK2, type LegSpec } from '../helpers/fake-cdr.js';
 import { captureLogger } from '../helpers/fixtures.js';
 
 const NOW = Date.UTC(2026, 3, 10, 11, 22, 31);
@@ -80,7 +80,7 @@ async function start(t: Awaited<ReturnType<typeof setup>>) {
 describe('cdr collector: start', () => {
   it('first run only finds the newest id: nothing before it is counted, only later calls', async () => {
     const t = await setup();
-    t.pbx.add(legs.inbound('old-1', T0, '201', { answerAfter: 5 }), legs.outbound('old-2', T0 + 10, '202', { answerAfter: 8 }));
+    t.pbx.add(callLeg('inbound', 'old-1', T0, '201', { answerAfter: 5 }), callLeg('outbound', 'old-2', T0 + 10, '202', { answerAfter: 8 }));
     await start(t);
     expect(t.pbx.requests[0]).toMatchObject({ order: 'DESC', limit: '1' });
     expect(await t.value('mikopbx_cdr_records_total')).toBe(0);
@@ -88,7 +88,7 @@ describe('cdr collector: start', () => {
     expect(t.collector.cursor).toBe(t.pbx.maxId);
     expect(t.lines.join('')).toMatch(/counting calls recorded after id 1001/);
 
-    t.pbx.add(legs.internal('new-1', T0 + 100, '201', '202', { answerAfter: 4, talk: 30 }));
+    t.pbx.add(callLeg('internal', 'new-1', T0 + 100, '201', '202', { answerAfter: 4, talk: 30 }));
     await catchUp(t);
     expect(await t.calls()).toEqual({ internal: { answered: 1 } });
     expect(await t.value('mikopbx_cdr_records_total')).toBe(1);
@@ -109,10 +109,10 @@ describe('cdr collector: start', () => {
 
   it('does not count the call being written at start as a call of its own when its other legs follow', async () => {
     const t = await setup();
-    t.pbx.add(legs.inbound('straddle', T0, '201', { ring: 10 }));
+    t.pbx.add(callLeg('inbound', 'straddle', T0, '201', { ring: 10 }));
     await start(t);
     // The rest of the call that owned the newest leg at start, then a new call.
-    t.pbx.add(legs.inbound('straddle', T0 + 10, '202', { answerAfter: 2, talk: 50 }), legs.outbound('after', T0 + 70, '203', { answerAfter: 3, talk: 20 }));
+    t.pbx.add(callLeg('inbound', 'straddle', T0 + 10, '202', { answerAfter: 2, talk: 50 }), callLeg('outbound', 'after', T0 + 70, '203', { answerAfter: 3, talk: 20 }));
     for (let i = 0; i < 3; i++) await t.run();
     expect(await t.calls()).toEqual({ outbound: { answered: 1 } });
     expect(await t.value('mikopbx_cdr_records_total')).toBe(1);
@@ -121,13 +121,13 @@ describe('cdr collector: start', () => {
 
   it('keeps trying to find the newest id after a failed first run, then counts only from there', async () => {
     const t = await setup();
-    t.pbx.add(legs.inbound('before', T0, '201', { answerAfter: 5 }));
+    t.pbx.add(callLeg('inbound', 'before', T0, '201', { answerAfter: 5 }));
     t.pbx.faults.push({ status: 500, body: '{"result":false}' });
     await expect(t.run()).rejects.toThrow(/HTTP 500/);
     expect(t.collector.cursor).toBeNull();
-    t.pbx.add(legs.inbound('while-down', T0 + 50, '201', { answerAfter: 5 }));
+    t.pbx.add(callLeg('inbound', 'while-down', T0 + 50, '201', { answerAfter: 5 }));
     await start(t); // no backfill of what came before the successful start-up read
-    t.pbx.add(legs.inbound('after', T0 + 90, '202', { answerAfter: 5 }));
+    t.pbx.add(callLeg('inbound', 'after', T0 + 90, '202', { answerAfter: 5 }));
     await catchUp(t);
     expect(await t.calls()).toEqual({ inbound: { answered: 1 } });
   });
@@ -137,7 +137,7 @@ describe('cdr collector: calls, not legs', () => {
   it('a trunk known only from its channel name still gets every direction × disposition series', async () => {
     const t = await setup(); // no providers snapshot (providers collector off or not yet run)
     await start(t);
-    t.pbx.add(legs.inbound('through-trunk', T0, '201', { answerAfter: 3, talk: 30 }));
+    t.pbx.add(callLeg('inbound', 'through-trunk', T0, '201', { answerAfter: 3, talk: 30 }));
     await catchUp(t);
     const series = (await t.values('mikopbx_provider_calls_total')).filter((v) => v.labels.provider === TRUNK);
     expect(series.length).toBe(12);
@@ -148,10 +148,10 @@ describe('cdr collector: calls, not legs', () => {
     const t = await setup({ providers: [provider(TRUNK)] });
     await start(t);
     t.pbx.add(
-      legs.inbound('q', T0, '201', { ring: 15 }),
-      legs.inbound('q', T0 + 0.1, '202', { ring: 15 }),
-      legs.inbound('q', T0 + 0.2, '203', { ring: 15 }),
-      legs.inbound('q', T0 + 15.5, '204', { answerAfter: 6, talk: 120 }),
+      callLeg('inbound', 'q', T0, '201', { ring: 15 }),
+      callLeg('inbound', 'q', T0 + 0.1, '202', { ring: 15 }),
+      callLeg('inbound', 'q', T0 + 0.2, '203', { ring: 15 }),
+      callLeg('inbound', 'q', T0 + 15.5, '204', { answerAfter: 6, talk: 120 }),
     );
     await catchUp(t);
     expect(await t.calls()).toEqual({ inbound: { answered: 1 } });
@@ -167,9 +167,9 @@ describe('cdr collector: calls, not legs', () => {
     const t = await setup();
     await start(t);
     t.pbx.add(
-      legs.inbound('tx', T0, '201', { answerAfter: 3, talk: 40 }),
-      { ...legs.internal('tx', T0 + 30, '201', '202', { answerAfter: 2, talk: 11 }) },
-      { ...legs.inbound('tx', T0 + 43, '202', { answerAfter: 0, talk: 95 }) },
+      callLeg('inbound', 'tx', T0, '201', { answerAfter: 3, talk: 40 }),
+      { ...callLeg('internal', 'tx', T0 + 30, '201', '202', { answerAfter: 2, talk: 11 }) },
+      { ...callLeg('inbound', 'tx', T0 + 43, '202', { answerAfter: 0, talk: 95 }) },
     );
     await catchUp(t);
     expect(await t.calls()).toEqual({ inbound: { answered: 1 } });
@@ -182,14 +182,14 @@ describe('cdr collector: calls, not legs', () => {
     const t = await setup();
     await start(t);
     t.pbx.add(
-      legs.outbound('torture', T0, '201', { disposition: 'TORTURE', ring: 2 }),
-      legs.outbound('busy-first', T0 + 10, '201', { disposition: 'BUSY', ring: 1 }),
-      legs.outbound('busy-first', T0 + 12, '201', { disposition: 'CANCEL', ring: 1 }),
-      legs.internal('cancel', T0 + 20, '201', '202', { disposition: 'CANCEL', ring: 4 }),
-      legs.internal('congestion', T0 + 30, '201', '202', { disposition: 'CONGESTION', ring: 1 }),
-      legs.internal('chanunavail', T0 + 40, '201', '202', { disposition: 'CHANUNAVAIL', ring: 1 }),
-      legs.inbound('noanswer', T0 + 50, '203', { disposition: 'NOANSWER' }),
-      legs.inbound('short', T0 + 60, '203', { disposition: 'ANSWER', ring: 7 }), // answered in its last second
+      callLeg('outbound', 'torture', T0, '201', { disposition: 'TORTURE', ring: 2 }),
+      callLeg('outbound', 'busy-first', T0 + 10, '201', { disposition: 'BUSY', ring: 1 }),
+      callLeg('outbound', 'busy-first', T0 + 12, '201', { disposition: 'CANCEL', ring: 1 }),
+      callLeg('internal', 'cancel', T0 + 20, '201', '202', { disposition: 'CANCEL', ring: 4 }),
+      callLeg('internal', 'congestion', T0 + 30, '201', '202', { disposition: 'CONGESTION', ring: 1 }),
+      callLeg('internal', 'chanunavail', T0 + 40, '201', '202', { disposition: 'CHANUNAVAIL', ring: 1 }),
+      callLeg('inbound', 'noanswer', T0 + 50, '203', { disposition: 'NOANSWER' }),
+      callLeg('inbound', 'short', T0 + 60, '203', { disposition: 'ANSWER', ring: 7 }), // answered in its last second
     );
     await catchUp(t);
     expect(await t.calls()).toEqual({
@@ -206,12 +206,12 @@ describe('cdr collector: calls, not legs', () => {
     await start(t);
     t.pbx.add(
       // Inbound through TRUNK forwarded out through TRUNK2: inbound call, each provider counts it its way.
-      legs.inbound('fwd', T0, '201', { answerAfter: 2, talk: 5 }),
-      { ...legs.outbound('fwd', T0 + 8, '201', { answerAfter: 4, talk: 30, trunk: TRUNK2 }) },
+      callLeg('inbound', 'fwd', T0, '201', { answerAfter: 2, talk: 5 }),
+      { ...callLeg('outbound', 'fwd', T0 + 8, '201', { answerAfter: 4, talk: 30, trunk: TRUNK2 }) },
       // Queue legs on Local channels: only from_account says it came from a trunk.
-      { ...legs.inbound('local', T0 + 20, '201', { answerAfter: 2 }), src_chan: 'Local/201@internal-00000012;2' },
-      legs.outbound('out', T0 + 40, '202', { answerAfter: 9 }),
-      legs.internal('int', T0 + 60, '202', '203', { ring: 3 }),
+      { ...callLeg('inbound', 'local', T0 + 20, '201', { answerAfter: 2 }), src_chan: 'Local/201@internal-00000012;2' },
+      callLeg('outbound', 'out', T0 + 40, '202', { answerAfter: 9 }),
+      callLeg('internal', 'int', T0 + 60, '202', '203', { ring: 3 }),
     );
     await catchUp(t);
     expect(await t.calls()).toEqual({ inbound: { answered: 2 }, outbound: { answered: 1 }, internal: { noanswer: 1 } });
@@ -238,10 +238,10 @@ describe('cdr collector: exactly once across pages and runs', () => {
     const t = await setup();
     await start(t);
     // The long call started first but its record is written only when it ends, 2 h later.
-    t.pbx.add(legs.internal('short-1', T0 + 600, '202', '203', { answerAfter: 2, talk: 20 }));
+    t.pbx.add(callLeg('internal', 'short-1', T0 + 600, '202', '203', { answerAfter: 2, talk: 20 }));
     await t.run();
-    t.pbx.add(legs.internal('short-2', T0 + 900, '202', '203', { answerAfter: 2, talk: 20 }));
-    t.pbx.add(legs.inbound('long', T0, '201', { answerAfter: 10, talk: 7200 }));
+    t.pbx.add(callLeg('internal', 'short-2', T0 + 900, '202', '203', { answerAfter: 2, talk: 20 }));
+    t.pbx.add(callLeg('inbound', 'long', T0, '201', { answerAfter: 10, talk: 7200 }));
     await catchUp(t);
     expect(await t.calls()).toEqual({ internal: { answered: 2 }, inbound: { answered: 1 } });
     expect(await t.value('mikopbx_call_duration_seconds_bucket', { direction: 'inbound', le: '7200' })).toBe(0);
@@ -266,7 +266,7 @@ describe('cdr collector: exactly once across pages and runs', () => {
       for (let i = 0; i < size; i++) {
         const answered = i === size - 1 && n % 5 !== 0;
         const o = answered ? { answerAfter: 3, talk: 10 } : { ring: 5 };
-        spec.push(kind === 0 ? legs.inbound(id, s + i, `2${i}0`, o) : kind === 1 ? legs.outbound(id, s + i, '201', o) : legs.internal(id, s + i, '201', `2${i}1`, o));
+        spec.push(kind === 0 ? callLeg('inbound', id, s + i, `2${i}0`, o) : kind === 1 ? callLeg('outbound', id, s + i, '201', o) : callLeg('internal', id, s + i, '201', `2${i}1`, o));
       }
       t.pbx.add(...spec.slice(0, Math.min(spec.length, 3000 - (t.pbx.maxId - (startId.get(t) ?? 0)))));
       bump(kind === 0 ? 'inbound' : kind === 1 ? 'outbound' : 'internal', n % 5 === 0 ? 'noanswer' : 'answered');
@@ -286,12 +286,12 @@ describe('cdr collector: exactly once across pages and runs', () => {
     const t = await setup({ pageSize: 3 });
     await start(t);
     t.pbx.add(
-      legs.internal('a', T0, '201', '202', { answerAfter: 1, talk: 5 }),
-      legs.inbound('split', T0 + 10, '201', { ring: 10 }),
-      legs.inbound('split', T0 + 10.1, '202', { ring: 10 }),
+      callLeg('internal', 'a', T0, '201', '202', { answerAfter: 1, talk: 5 }),
+      callLeg('inbound', 'split', T0 + 10, '201', { ring: 10 }),
+      callLeg('inbound', 'split', T0 + 10.1, '202', { ring: 10 }),
       // page boundary here
-      legs.inbound('split', T0 + 20, '203', { answerAfter: 2, talk: 50 }),
-      legs.internal('b', T0 + 30, '201', '202', { ring: 3 }),
+      callLeg('inbound', 'split', T0 + 20, '203', { answerAfter: 2, talk: 50 }),
+      callLeg('internal', 'b', T0 + 30, '201', '202', { ring: 3 }),
     );
     expect(await t.run()).toBe(2);
     expect(await t.calls()).toEqual({ internal: { answered: 1 }, inbound: { answered: 1 } });
@@ -303,10 +303,10 @@ describe('cdr collector: exactly once across pages and runs', () => {
   it('holds the newest call until a later run confirms no more legs came (legs written one by one)', async () => {
     const t = await setup();
     await start(t);
-    t.pbx.add(legs.inbound('q', T0, '201', { ring: 15 }));
+    t.pbx.add(callLeg('inbound', 'q', T0, '201', { ring: 15 }));
     await t.run();
     expect(await t.calls()).toEqual({}); // maybe not all legs of q are written yet
-    t.pbx.add(legs.inbound('q', T0 + 15, '202', { answerAfter: 2 }));
+    t.pbx.add(callLeg('inbound', 'q', T0 + 15, '202', { answerAfter: 2 }));
     await t.run();
     expect(await t.calls()).toEqual({});
     await t.run();
@@ -317,10 +317,10 @@ describe('cdr collector: exactly once across pages and runs', () => {
   it('never counts a call twice when legs of it turn up after it was counted', async () => {
     const t = await setup();
     await start(t);
-    t.pbx.add(legs.inbound('x', T0, '201', { ring: 10 }), legs.internal('y', T0 + 5, '202', '203', { answerAfter: 1, talk: 7 }));
+    t.pbx.add(callLeg('inbound', 'x', T0, '201', { ring: 10 }), callLeg('internal', 'y', T0 + 5, '202', '203', { answerAfter: 1, talk: 7 }));
     await catchUp(t);
     expect(await t.calls()).toEqual({ inbound: { noanswer: 1 }, internal: { answered: 1 } });
-    t.pbx.add(legs.inbound('x', T0 + 11, '204', { answerAfter: 1, talk: 33 }), legs.internal('z', T0 + 50, '202', '203', { ring: 2 }));
+    t.pbx.add(callLeg('inbound', 'x', T0 + 11, '204', { answerAfter: 1, talk: 33 }), callLeg('internal', 'z', T0 + 50, '202', '203', { ring: 2 }));
     await catchUp(t);
     expect(await t.calls()).toEqual({ inbound: { noanswer: 1 }, internal: { answered: 1, noanswer: 1 } });
     expect(await t.value('mikopbx_cdr_records_total')).toBe(4);
@@ -336,7 +336,7 @@ describe('cdr collector: exactly once across pages and runs', () => {
     const t = await setup({ pageSize: 4 });
     await start(t);
     for (let i = 0; i < 10; i++) {
-      t.pbx.add(legs.inbound(`c${i}`, T0 + 100 * i, '201', { ring: 5 }), legs.inbound(`c${i}`, T0 + 100 * i + 5, '202', { answerAfter: 2, talk: 10 + i }));
+      t.pbx.add(callLeg('inbound', `c${i}`, T0 + 100 * i, '201', { ring: 5 }), callLeg('inbound', `c${i}`, T0 + 100 * i + 5, '202', { answerAfter: 2, talk: 10 + i }));
     }
     const real = t.pbx.handle.bind(t.pbx);
     let served = 0;
@@ -354,7 +354,7 @@ describe('cdr collector: exactly once across pages and runs', () => {
     let remaining = 40;
     const t = await setup({ pageSize: 10, budgetRemaining: () => remaining, budgetReserve: 8 });
     await start(t);
-    for (let i = 0; i < 60; i++) t.pbx.add(legs.internal(`b${i}`, T0 + i, '201', '202', { ring: 2 }));
+    for (let i = 0; i < 60; i++) t.pbx.add(callLeg('internal', `b${i}`, T0 + i, '201', '202', { ring: 2 }));
     expect(await t.run()).toBe(5); // the per-run bound
     remaining = 8;
     expect(await t.run()).toBe(1); // only the one request every run needs
@@ -387,15 +387,15 @@ describe('cdr collector: exactly once across pages and runs', () => {
     const pbx = new FakeCdrPbx(NOW);
     const first = await setup({ pbx });
     await start(first);
-    pbx.add(legs.inbound('a', T0, '201', { answerAfter: 1 }), legs.inbound('b', T0 + 5, '201', { ring: 3 }));
+    pbx.add(callLeg('inbound', 'a', T0, '201', { answerAfter: 1 }), callLeg('inbound', 'b', T0 + 5, '201', { ring: 3 }));
     await catchUp(first);
     expect(await first.calls()).toEqual({ inbound: { answered: 1, noanswer: 1 } });
 
-    pbx.add(legs.outbound('during-restart', T0 + 10, '201', { answerAfter: 1 }));
+    pbx.add(callLeg('outbound', 'during-restart', T0 + 10, '201', { answerAfter: 1 }));
     const second = await setup({ pbx });
     await start(second);
     expect(await second.calls()).toEqual({});
-    pbx.add(legs.internal('c', T0 + 20, '201', '202', { answerAfter: 1 }));
+    pbx.add(callLeg('internal', 'c', T0 + 20, '201', '202', { answerAfter: 1 }));
     await catchUp(second);
     expect(await second.calls()).toEqual({ internal: { answered: 1 } });
     expect(await second.value('mikopbx_cdr_records_total')).toBe(1);
@@ -404,7 +404,7 @@ describe('cdr collector: exactly once across pages and runs', () => {
   it('after an outage, checks the newest id once: continues if the history is intact', async () => {
     const t = await setup();
     await start(t);
-    t.pbx.add(legs.inbound('during-outage', T0, '201', { answerAfter: 2 }));
+    t.pbx.add(callLeg('inbound', 'during-outage', T0, '201', { answerAfter: 2 }));
     t.collector.requestCursorCheck();
     expect(await t.run()).toBe(2); // newest id, then the page
     await catchUp(t);
@@ -414,17 +414,17 @@ describe('cdr collector: exactly once across pages and runs', () => {
   it('after an outage, starts counting anew when the PBX history was replaced (ids went backwards)', async () => {
     const t = await setup();
     await start(t);
-    t.pbx.add(legs.inbound('a', T0, '201', { answerAfter: 2 }), legs.inbound('b', T0 + 9, '201', { answerAfter: 2 }));
+    t.pbx.add(callLeg('inbound', 'a', T0, '201', { answerAfter: 2 }), callLeg('inbound', 'b', T0 + 9, '201', { answerAfter: 2 }));
     await catchUp(t);
     // Restored from an older backup: fewer rows, ids below the cursor.
     const restored = new FakeCdrPbx(NOW, 180, 500);
-    restored.add(legs.outbound('old', T0 - 999, '201', { answerAfter: 2 }));
+    restored.add(callLeg('outbound', 'old', T0 - 999, '201', { answerAfter: 2 }));
     t.ctx.api = { generation: 'v3', cdr: new V3CdrSource(restored.get, () => NOW) } as unknown as PbxApi;
     t.collector.requestCursorCheck();
     await t.run();
     expect(t.collector.cursor).toBe(500);
     expect(t.lines.join('')).toMatch(/history was replaced/);
-    restored.add(legs.internal('new', T0 + 50, '201', '202', { ring: 2 }));
+    restored.add(callLeg('internal', 'new', T0 + 50, '201', '202', { ring: 2 }));
     await t.run();
     await t.run();
     expect(await t.calls()).toEqual({ inbound: { answered: 2 }, internal: { noanswer: 1 } });
@@ -435,7 +435,7 @@ describe('cdr collector: exactly once across pages and runs', () => {
     for (const offsetMinutes of [180, -300, 0]) {
       const t = await setup({ offsetMinutes });
       await start(t);
-      t.pbx.add(legs.inbound('tz', T0, '201', { answerAfter: 12, talk: 100 }));
+      t.pbx.add(callLeg('inbound', 'tz', T0, '201', { answerAfter: 12, talk: 100 }));
       await catchUp(t);
       results.push([
         await t.value('mikopbx_cdr_last_record_timestamp_seconds'),
@@ -561,7 +561,7 @@ describe('cdr collector: randomized exactness', () => {
       const spec: LegSpec[] = [];
       for (let i = 0; i < n; i++) {
         const o = i === answeredLeg ? { answerAfter: 2, talk: 1 + Math.floor(r() * 100) } : { ring: 3, disposition: i === 0 ? pick(DISPOSITIONS) : 'NOANSWER' };
-        spec.push(kind === 'inbound' ? legs.inbound(id, s + i, `20${i}`, o) : kind === 'outbound' ? legs.outbound(id, s + i, '201', o) : legs.internal(id, s + i, '201', `21${i}`, o));
+        spec.push(kind === 'inbound' ? callLeg('inbound', id, s + i, `20${i}`, o) : kind === 'outbound' ? callLeg('outbound', id, s + i, '201', o) : callLeg('internal', id, s + i, '201', `21${i}`, o));
         if (i === answeredLeg) talk += (o as { talk: number }).talk;
       }
       const disposition = answeredLeg >= 0 ? 'answered' : (BUCKET[spec[0]?.disposition ?? ''] as string);

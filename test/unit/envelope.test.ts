@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { permissionPathOf, unwrapV3 } from '../../src/api/envelope.js';
+import { permissionPathOf, unwrapV3 } from '../../src/api/v3-envelope.js';
 import { PbxApiError } from '../../src/api/errors.js';
 import { fixture } from '../helpers/fixtures.js';
 

@@ -3,9 +3,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { PbxApi } from '../../src/api/pbx-api.js';
 import { startExporter } from '../../src/exporter.js';
 import { PbxTarget } from '../../src/target.js';
-import { FakeCdrPbx, legs } from '../helpers/fake-cdr.js';
+import { FakeCdrPbx, callLeg } from '../helpers/fake-cdr.js';
 import { captureLogger, fixture, testConfig } from '../helpers/fixtures.js';
-import { toolOrSkip, promtoolCheckMetrics } from '../helpers/tools.js';
+import { expectPromtoolValid, toolOrSkip } from '../helpers/tools.js';
 import { sample } from '../helpers/exposition.js';
 
 // A stand-in legacy adapter: these tests need its `cdr: undefined`, not its login flow
@@ -77,7 +77,7 @@ describe('PbxTarget: cdr collector', () => {
     const { logger } = await captureLogger('silent');
     const target = new PbxTarget({ config: testConfig({ collectors: ['cdr'], cdrPollIntervalSeconds: 1, timeoutSeconds: 1, maxRequestsPerMinute: 200 }), logger });
     await target.runCdrPoll(); // finds the newest id
-    for (let i = 0; i < 2500; i++) pbx.add(legs.internal(`c${i}`, T0 + i, '201', '202', { answerAfter: 1, talk: 5 }));
+    for (let i = 0; i < 2500; i++) pbx.add(callLeg('internal', `c${i}`, T0 + i, '201', '202', { answerAfter: 1, talk: 5 }));
     const before = queries.length;
     await target.runCdrPoll(); // three pages of backlog; a second page would end after the deadline
     target.close();
@@ -87,7 +87,7 @@ describe('PbxTarget: cdr collector', () => {
 
   it('counts completed calls over HTTP: explicit local dates without T, ready after the first run', async () => {
     const pbx = new FakeCdrPbx(NOW, 180);
-    pbx.add(legs.inbound('before-start', T0 - 100, '201', { answerAfter: 3 }));
+    pbx.add(callLeg('inbound', 'before-start', T0 - 100, '201', { answerAfter: 3 }));
     const raw: string[] = [];
     nock(PBX).get('/pbxcore/api/v3/system:ping').reply(200, fixture('v3/ping.json'));
     serveCdr(pbx, raw);
@@ -97,9 +97,9 @@ describe('PbxTarget: cdr collector', () => {
     await target.runCdrPoll();
     expect(target.isReady()).toBe(true);
     pbx.add(
-      legs.inbound('q', T0, '201', { ring: 10 }),
-      legs.inbound('q', T0 + 0.5, '202', { answerAfter: 4, talk: 30 }),
-      legs.outbound('o', T0 + 60, '203', { disposition: 'BUSY', ring: 2 }),
+      callLeg('inbound', 'q', T0, '201', { ring: 10 }),
+      callLeg('inbound', 'q', T0 + 0.5, '202', { answerAfter: 4, talk: 30 }),
+      callLeg('outbound', 'o', T0 + 60, '203', { disposition: 'BUSY', ring: 2 }),
     );
     await target.runCdrPoll();
     await target.runCdrPoll();
@@ -126,7 +126,7 @@ describe('PbxTarget: cdr collector', () => {
     const { logger, lines } = await captureLogger('info');
     const target = new PbxTarget({ config: testConfig({ collectors: ['cdr'], apiVersion: 'v3' }), logger, now: () => NOW });
     await target.runCdrPoll();
-    pbx.add(legs.internal('a', T0, '201', '202', { answerAfter: 2 }), legs.internal('b', T0 + 9, '201', '202', { ring: 2 }));
+    pbx.add(callLeg('internal', 'a', T0, '201', '202', { answerAfter: 2 }), callLeg('internal', 'b', T0 + 9, '201', '202', { ring: 2 }));
     await target.runCdrPoll();
     pbx.faults.push({ status: 500, body: '{"result":false,"messages":{"error":["boom"]}}' });
     await target.runCdrPoll();
@@ -149,13 +149,11 @@ describe('PbxTarget: cdr collector', () => {
     const { logger } = await captureLogger('silent');
     const target = new PbxTarget({ config: testConfig({ collectors: ['cdr'], apiVersion: 'v3' }), logger, now: () => NOW });
     await target.runCdrPoll();
-    pbx.add(legs.inbound('a', T0, '201', { answerAfter: 2 }));
+    pbx.add(callLeg('inbound', 'a', T0, '201', { answerAfter: 2 }));
     await target.runCdrPoll();
     await target.runCdrPoll();
     target.close();
-    const r = promtoolCheckMetrics(promtool as string, target.metricsText());
-    expect(r.output).toBe('');
-    expect(r.ok).toBe(true);
+    expectPromtoolValid(target.metricsText());
   });
 
   it('legacy detected by auto: cdr not started, said once, nothing exported, /readyz does not wait for it', async () => {

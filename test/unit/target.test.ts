@@ -2,7 +2,7 @@ import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PbxTarget } from '../../src/target.js';
 import { captureLogger, fixture, testConfig } from '../helpers/fixtures.js';
-import { toolOrSkip, promtoolCheckMetrics } from '../helpers/tools.js';
+import { expectPromtoolValid, toolOrSkip } from '../helpers/tools.js';
 import { expectGolden } from '../helpers/golden.js';
 import { sample } from '../helpers/exposition.js';
 import { FakeCdrPbx } from '../helpers/fake-cdr.js';
@@ -56,9 +56,7 @@ describe('PbxTarget against a v3 PBX (nock)', () => {
     const target = new PbxTarget({ config: testConfig({ apiKey: KEY }), logger, now: () => NOW });
     await target.runStatusPoll();
     target.close();
-    const r = promtoolCheckMetrics(promtool as string, target.metricsText());
-    expect(r.output).toBe('');
-    expect(r.ok).toBe(true);
+    expectPromtoolValid(target.metricsText());
   });
 
   it('drops series of a deleted trunk and extension at the next successful poll', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PbxApiError } from '../../src/api/errors.js';
 import { CDR_LOOKAHEAD_DAYS, CDR_LOOKBACK_DAYS, parseCdrPage, V3CdrSource } from '../../src/api/v3-cdr.js';
-import { FakeCdrPbx, legs } from '../helpers/fake-cdr.js';
+import { FakeCdrPbx, callLeg } from '../helpers/fake-cdr.js';
 
 // 2026-04-10 14:22:31 at UTC+3 = 11:22:31 UTC
 const NOW = Date.UTC(2026, 3, 10, 11, 22, 31);
@@ -96,7 +96,7 @@ describe('parseCdrPage', () => {
 describe('V3CdrSource', () => {
   it('asks ungrouped, ascending by id, after the cursor, with an explicit PBX-local window of < 365 days', async () => {
     const pbx = new FakeCdrPbx(NOW, 180);
-    pbx.add(legs.inbound('a', T0, '201', { answerAfter: 5 }));
+    pbx.add(callLeg('inbound', 'a', T0, '201', { answerAfter: 5 }));
     const src = new V3CdrSource(pbx.get, () => NOW);
     expect(await src.newest()).toEqual({ id: 1000, linkedid: 'a' });
     const p = await src.page({ afterId: 999, limit: 5000 });
@@ -118,7 +118,7 @@ describe('V3CdrSource', () => {
 
   it('finds the newest id beyond the implicit 30-day window (no backfill after a quiet month)', async () => {
     const pbx = new FakeCdrPbx(NOW, 180);
-    pbx.add(legs.internal('old', NOW / 1000 - 60 * 86_400, '201', '202', { answerAfter: 3 }));
+    pbx.add(callLeg('internal', 'old', NOW / 1000 - 60 * 86_400, '201', '202', { answerAfter: 3 }));
     const src = new V3CdrSource(pbx.get, () => NOW);
     expect((await src.newest()).id).toBe(1000);
   });

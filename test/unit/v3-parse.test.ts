@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { unwrapV3 } from '../../src/api/envelope.js';
+import { unwrapV3 } from '../../src/api/v3-envelope.js';
 import { PbxApiError } from '../../src/api/errors.js';
-import { parseActiveChannels, parseExtensionStatuses, parseProviderStatuses } from '../../src/api/v3-parse.js';
+import { parseActiveChannels } from '../../src/api/calls-parse.js';
+import { parseExtensionStatuses, parseProviderStatuses } from '../../src/api/v3-parse.js';
 import { fixture, fixtureJson } from '../helpers/fixtures.js';
 
 const res = (body: string, status = 200, headers: Record<string, string> = { 'content-type': 'application/json' }) => ({ endpoint: '/pbxcore/api/v3/sip:getStatuses', status, body, headers });

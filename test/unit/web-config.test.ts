@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config.js';
-import { BasicAuth, TokenBucket, loadWebConfig } from '../../src/http/web-config.js';
+import { BasicAuth } from '../../src/http/basic-auth.js';
+import { TokenBucket } from '../../src/http/rate-limit.js';
+import { loadWebConfig } from '../../src/http/web-config.js';
 import { SecretScrubber } from '../../src/secrets.js';
 import { makeTestPki, type TestPki } from '../helpers/certs.js';
 

@@ -107,6 +107,8 @@ describe('/metrics: bytes rendered once per poll, gzip compressed once per rende
     handlerClock.t += 1;
     expect(sample(gunzipSync((await request(url, { encoding: 'gzip' })).body).toString(), 'test_process_value')).toBe(2);
     expect(sample((await request(url)).body.toString(), 'test_process_value')).toBe(2);
+    // The exporter's own process registry (this harness has no WEB_CONFIG_FILE) has no reload gauges.
+    expect(await h.exporter.processRegistry.metrics()).not.toContain('mikopbx_exporter_web_config_');
   });
 
   it('HEAD answers with the headers GET would send and no body', async () => {

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestPki, type TestPki } from '../helpers/certs.js';
 import { FakeClock, httpGet, seen, startHarness, type Harness } from '../helpers/harness.js';
 import { ensureBuilt, runMain } from '../helpers/main-process.js';
+import { sample } from '../helpers/exposition.js';
 import { SIM_API_KEY, startSim, type Simulator } from '../helpers/sim.js';
 
 const KEY = SIM_API_KEY;
@@ -114,22 +115,41 @@ basic_auth_users:
     expect(h.lines.some((l) => l.includes('TLS client refused: client certificate has none of client_allowed_sans'))).toBe(true);
   });
 
-  it('basic auth without TLS, and an edited file is picked up without a restart (a broken edit is not)', async () => {
+  it('basic auth without TLS, and an edited file is picked up without a restart (a broken edit is not); the reload gauges say which', async () => {
     const file = writeConfig('auth-only.yml', `basic_auth_users:\n  ${USER}: ${hash}\n`);
     h = await startHarness({ url: pbx.url, apiKey: KEY, webConfigFile: file }, new FakeClock(), { reloadCheckMs: 50 });
     const base = `http://127.0.0.1:${h.exporter.port}`;
-    expect((await httpGet(`${base}/metrics`, { headers: basic(USER, PASSWORD) })).status).toBe(200);
+    const first = await httpGet(`${base}/metrics`, { headers: basic(USER, PASSWORD) });
+    expect(first.status).toBe(200);
     expect((await httpGet(`${base}/healthz`)).status).toBe(200);
+    // The reload gauges are served on /metrics; later values are read from the registry, which
+    // /metrics re-renders only once a second.
+    expect(sample(first.text, 'mikopbx_exporter_web_config_last_reload_successful')).toBe(1);
+    const registry = h.exporter.processRegistry;
+    const gauge = async (name: string) => sample(await registry.metrics(), name);
+    const loadedAt = await gauge('mikopbx_exporter_web_config_last_reload_success_timestamp_seconds');
+    expect(loadedAt).toBeGreaterThan(Date.now() / 1000 - 60);
 
     writeFileSync(file, `basic_auth_users:\n  grafana: ${await bcrypt.hash('n3w-password', 4)}\n`);
     await new Promise((r) => setTimeout(r, 300));
     expect((await httpGet(`${base}/metrics`, { headers: basic(USER, PASSWORD) })).status).toBe(401);
     expect((await httpGet(`${base}/metrics`, { headers: basic('grafana', 'n3w-password') })).status).toBe(200);
+    expect(await gauge('mikopbx_exporter_web_config_last_reload_successful')).toBe(1);
+    const reloadedAt = await gauge('mikopbx_exporter_web_config_last_reload_success_timestamp_seconds');
+    expect(reloadedAt).toBeGreaterThan(loadedAt as number);
 
     writeFileSync(file, 'basic_auth_users:\n  grafana: plain-text\n');
     await new Promise((r) => setTimeout(r, 300));
     expect(h.lines.some((l) => l.includes('web config reload failed, keeping the previous settings'))).toBe(true);
     expect((await httpGet(`${base}/metrics`, { headers: basic('grafana', 'n3w-password') })).status).toBe(200);
+    expect(await gauge('mikopbx_exporter_web_config_last_reload_successful')).toBe(0);
+    expect(await gauge('mikopbx_exporter_web_config_last_reload_success_timestamp_seconds')).toBe(reloadedAt);
+
+    // A good edit after a broken one sets it back to 1.
+    writeFileSync(file, `basic_auth_users:\n  ${USER}: ${hash}\n`);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await gauge('mikopbx_exporter_web_config_last_reload_successful')).toBe(1);
+    expect((await httpGet(`${base}/metrics`, { headers: basic(USER, PASSWORD) })).status).toBe(200);
   });
 
   it('a rotated certificate is served to new connections without a restart', async () => {
