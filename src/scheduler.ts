@@ -18,7 +18,17 @@ export interface SchedulerHooks {
   onStart?: (job: Job, latenessMs: number) => void;
   /** A job was due while its previous run was still going, so this slot was skipped. */
   onOverrun?: (job: Job) => void;
+  /**
+   * Fleet jobs start at their due millisecond (a timer armed by the tick before), not all at the
+   * next whole-second tick: a thousand targets spread over 30 s would otherwise start ~30 polls
+   * at once every second, and scrapes arriving then would wait behind them. Off for schedulers
+   * driven by an injected clock (tests, the benchmark's accelerated hour).
+   */
+  precise?: boolean;
 }
+
+/** node-cron's tick: every second. */
+const TICK_MS = 1000;
 
 /**
  * A job counts as due this much before its time: the one-second tick fires a millisecond early
@@ -32,6 +42,8 @@ interface JobState extends Job {
   removed: boolean;
   /** The job as added (what hooks and remove() know it by). */
   source: Job;
+  /** The timer that starts a fleet job at its due time (precise mode). */
+  armed: ReturnType<typeof setTimeout> | null;
 }
 
 /**
@@ -56,13 +68,17 @@ export class Scheduler {
   /** Adds jobs: plain ones run at the next tick, fleet ones (offsetMs) at their offset. */
   add(jobs: Job[]): void {
     const t = this.now();
-    for (const j of jobs) this.jobs.push({ ...j, nextAt: j.offsetMs === undefined ? 0 : t + j.offsetMs, running: null, removed: false, source: j });
+    for (const j of jobs) this.jobs.push({ ...j, nextAt: j.offsetMs === undefined ? 0 : t + j.offsetMs, running: null, removed: false, source: j, armed: null });
   }
 
   /** Drops jobs from the schedule (a run in progress finishes, or is aborted by its owner). */
   remove(jobs: readonly Job[]): void {
     const gone = new Set(jobs);
-    for (const j of this.jobs) if (gone.has(j.source)) j.removed = true;
+    for (const j of this.jobs) {
+      if (!gone.has(j.source)) continue;
+      j.removed = true;
+      this.disarm(j);
+    }
     this.jobs = this.jobs.filter((j) => !j.removed);
   }
 
@@ -87,39 +103,65 @@ export class Scheduler {
     const t = this.now();
     const started: Promise<void>[] = [];
     for (const job of this.jobs) {
-      if (t < job.nextAt - TICK_SLACK_MS) continue;
-      const intervalMs = (typeof job.intervalSeconds === 'function' ? job.intervalSeconds() : job.intervalSeconds) * 1000;
-      if (job.offsetMs !== undefined) {
-        const due = job.nextAt;
-        // The next slot on the grid after now; slots passed while running (or while the event loop was stuck) are skipped.
-        job.nextAt = due + Math.max(1, Math.ceil((t + TICK_SLACK_MS - due) / intervalMs)) * intervalMs;
-        if (job.running) {
-          this.hooks.onOverrun?.(job.source);
-          continue;
-        }
-        this.hooks.onStart?.(job.source, Math.max(0, t - due));
-      } else {
-        if (job.running) continue;
-        job.nextAt = t + intervalMs;
+      const precise = this.hooks.precise === true && job.offsetMs !== undefined;
+      // A precise job is never started early: a timer waits for its due time.
+      if (t < job.nextAt - (precise ? 0 : TICK_SLACK_MS)) {
+        if (precise && job.armed === null && job.nextAt < t + TICK_MS + TICK_SLACK_MS) this.arm(job, job.nextAt - t);
+        continue;
       }
-      const running = job
-        .run()
-        .then(
-          () => undefined,
-          (e: unknown) => this.onError(job.name, e),
-        )
-        .finally(() => {
-          job.running = null;
-        });
-      job.running = running;
-      started.push(running);
+      const running = this.startDue(job, t);
+      if (running) started.push(running);
     }
     return Promise.all(started).then(() => undefined);
+  }
+
+  private arm(job: JobState, delayMs: number): void {
+    job.armed = setTimeout(() => {
+      job.armed = null;
+      if (!this.stopped && !job.removed) void this.startDue(job, this.now());
+    }, delayMs);
+    job.armed.unref();
+  }
+
+  private disarm(job: JobState): void {
+    if (job.armed) clearTimeout(job.armed);
+    job.armed = null;
+  }
+
+  /** Starts a job that is due at `t` (or counts the overrun); its run, or null. */
+  private startDue(job: JobState, t: number): Promise<void> | null {
+    this.disarm(job);
+    const intervalMs = (typeof job.intervalSeconds === 'function' ? job.intervalSeconds() : job.intervalSeconds) * 1000;
+    if (job.offsetMs !== undefined) {
+      const due = job.nextAt;
+      // The next slot on the grid after now; slots passed while running (or while the event loop was stuck) are skipped.
+      job.nextAt = due + Math.max(1, Math.ceil((t + TICK_SLACK_MS - due) / intervalMs)) * intervalMs;
+      if (job.running) {
+        this.hooks.onOverrun?.(job.source);
+        return null;
+      }
+      this.hooks.onStart?.(job.source, Math.max(0, t - due));
+    } else {
+      if (job.running) return null;
+      job.nextAt = t + intervalMs;
+    }
+    const running = job
+      .run()
+      .then(
+        () => undefined,
+        (e: unknown) => this.onError(job.name, e),
+      )
+      .finally(() => {
+        job.running = null;
+      });
+    job.running = running;
+    return running;
   }
 
   /** Stops scheduling and waits (bounded) for running jobs. */
   async stop(maxWaitMs = 5000): Promise<void> {
     this.stopped = true;
+    for (const j of this.jobs) this.disarm(j);
     await this.task?.stop();
     this.task = null;
     const running = this.jobs.map((j) => j.running).filter((p): p is Promise<void> => p !== null);

@@ -63,6 +63,7 @@ export async function startFleetExporter(settings: FleetSettings, logger: Logger
   const scheduler = new Scheduler([], (job, e) => logger.error({ job, err: e }, 'poll crashed'), Date.now, {
     onStart: (job, latenessMs) => metrics?.pollLateness.observe({ schedule: job.name }, latenessMs / 1000),
     onOverrun: (job) => metrics?.pollsOverrun.inc({ schedule: job.name }),
+    precise: true,
   });
   let forget: (t: Parameters<ReturnType<typeof createFleetHandler>['forget']>[0]) => void = () => undefined;
   const fleet = new Fleet({ logger, scheduler, gate, shard, ...(opts.target ? { target: opts.target } : {}), onLeave: (m) => forget(m.target) });

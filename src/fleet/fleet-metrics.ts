@@ -70,7 +70,7 @@ export class FleetMetrics {
     new Gauge({ name: 'mikopbx_exporter_max_requests_in_flight', help: 'MAX_REQUESTS_IN_FLIGHT: the limit of requests in flight shared by all targets.', registers }).set(opts.maxRequestsInFlight);
     this.pollLateness = new Histogram({
       name: 'mikopbx_exporter_poll_lateness_seconds',
-      help: 'How long after its due time each poll started, by schedule (status, cdr, system, queues, asterisk); the one-second scheduler tick adds up to a few ms.',
+      help: 'How long after its due time each poll started, by schedule (status, cdr, system, queues, asterisk): a timer starts each poll at its due millisecond, so this is how long the event loop kept it waiting.',
       labelNames: ['schedule'],
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,

@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { RenderedExposition } from '../metrics/rendered.js';
+import { unpooled } from '../metrics/unpooled.js';
 import { deflateFinal, deflateOpen, gzipSpliced, type OpenDeflate } from './gzip-splice.js';
 
 export interface MetricsBodyOptions {
@@ -74,7 +75,7 @@ export class MetricsBody {
     const cached = this.gzipAnswer;
     if (cached && cached.head === head && cached.proc === proc) return cached.bytes;
     proc.deflated ??= deflateFinal(proc.bytes);
-    const bytes = Buffer.concat(gzipSpliced(head, proc.bytes, proc.deflated));
+    const bytes = unpooled(Buffer.concat(gzipSpliced(head, proc.bytes, proc.deflated)));
     this.gzipAnswer = { head, proc, bytes };
     return bytes;
   }

@@ -1,6 +1,7 @@
 import { Buffer } from 'node:buffer';
 import type { Metric, Registry } from 'prom-client';
 import { SeriesFamily } from './series-family.js';
+import { unpooled } from './unpooled.js';
 
 /** prom-client's per-metric formatter: public on the class, absent from its type declarations. */
 interface MetricFormatter {
@@ -24,5 +25,5 @@ export async function renderExposition(registry: Registry): Promise<Buffer> {
     chunks.push(metric instanceof SeriesFamily ? metric.bytes() : Buffer.from(await formatter.getMetricsAsString(metric as Metric)));
   }
   chunks.push(END);
-  return Buffer.concat(chunks);
+  return unpooled(Buffer.concat(chunks));
 }

@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
 import type { Metric, Registry } from 'prom-client';
+import { unpooled } from './unpooled.js';
 
 /** One series of a family: label values in the family's labelNames order, and the value. */
 export type SeriesRow = readonly [labelValues: readonly string[], value: number];
@@ -69,7 +70,7 @@ export abstract class SeriesFamily {
       lines.push(`${line}${n > 0 ? '}' : ''} ${formatValue(value)}`);
     }
     // One join, not a string grown line by line: no rope of ~100,000 pieces to flatten and collect.
-    this.encoded = Buffer.from(lines.join('\n'));
+    this.encoded = unpooled(Buffer.from(lines.join('\n')));
     return this.encoded;
   }
 

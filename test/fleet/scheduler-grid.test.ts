@@ -41,3 +41,26 @@ describe('fleet jobs on the scheduler grid', () => {
     expect(starts).toHaveLength(2);
   });
 });
+
+describe('precise fleet scheduling', () => {
+  it('starts each fleet job at its due millisecond, not at the next whole-second tick', async () => {
+    const starts: { name: string; late: number; at: number }[] = [];
+    const t0 = Date.now();
+    const job = (name: string, offsetMs: number): Job => ({ name, intervalSeconds: 30, offsetMs, run: async () => undefined });
+    const s = new Scheduler([], () => undefined, Date.now, { precise: true, onStart: (j, late) => starts.push({ name: j.name, late, at: Date.now() - t0 }) });
+    s.add([job('a', 150), job('b', 450), job('c', 5000)]);
+    await s.tick(); // one tick arms the jobs due before the next one
+    await new Promise((r) => setTimeout(r, 700));
+    expect(starts.map((x) => x.name)).toEqual(['a', 'b']);
+    for (const x of starts) expect(x.late).toBeLessThan(100);
+    expect(starts[1]?.at ?? 0).toBeGreaterThanOrEqual(400);
+    // A removed job's armed timer does not fire.
+    const d = job('d', 100);
+    s.add([d]);
+    await s.tick();
+    s.remove([d]);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(starts.map((x) => x.name)).not.toContain('d');
+    await s.stop();
+  });
+});

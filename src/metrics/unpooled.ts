@@ -1,0 +1,12 @@
+/**
+ * A buffer that is kept for long (a rendered exposition, a series family's encoded lines) as its
+ * own allocation. Small buffers from Buffer.from/concat are slices of a shared pool block (64 KiB
+ * on Node 24) that stays alive as long as any slice does: a fleet of a thousand targets then pins
+ * a block per kept slice, about 100 KiB per target for a few KiB of data.
+ */
+export function unpooled(buf: Buffer): Buffer {
+  if (buf.byteOffset === 0 && buf.buffer.byteLength === buf.length) return buf;
+  const own = Buffer.allocUnsafeSlow(buf.length);
+  buf.copy(own);
+  return own;
+}
