@@ -81,7 +81,11 @@ async function startNaiveServer(registries) {
       for (const r of registries) text += await r.metrics();
       const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
       const body = gzip ? gzipSync(text) : text;
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(body), ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
+      res.writeHead(200, {
+        'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+        ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+      });
       res.end(body);
     })();
   });

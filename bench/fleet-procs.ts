@@ -106,7 +106,10 @@ export class ExporterMain {
     const end = Date.now() + timeoutMs;
     for (;;) {
       if (this.child.exitCode !== null) throw new Error(`exporter exited (${this.child.exitCode}); log: ${this.logFile}\n${this.logTail()}`);
-      const ok = await fetch(`${this.url}/healthz`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${this.url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) return;
       if (Date.now() > end) throw new Error(`exporter not healthy after ${timeoutMs} ms; log: ${this.logFile}`);
       await new Promise((r) => setTimeout(r, 200));

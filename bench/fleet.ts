@@ -189,7 +189,10 @@ async function measure(exporter: ExporterMain, seconds: number) {
     cpuPercent: ((cpu1 - cpu0) / wall) * 100,
     rssMax: Math.max(...rss),
     lateness: { status: lateness(after, before, 'status'), cdr: lateness(after, before, 'cdr') },
-    slotWait: quantileBound(bucketDelta(buckets(after, 'mikopbx_exporter_request_slot_wait_seconds'), buckets(before, 'mikopbx_exporter_request_slot_wait_seconds')), 0.99),
+    slotWait: quantileBound(
+      bucketDelta(buckets(after, 'mikopbx_exporter_request_slot_wait_seconds'), buckets(before, 'mikopbx_exporter_request_slot_wait_seconds')),
+      0.99,
+    ),
     ...gauges.figures(),
     gc: gcFigures(after, before, wall),
     overruns: overruns(after) - overruns(before),
@@ -205,7 +208,13 @@ async function runPhase(scale: FleetScale, count: number, timing: Timing, nodeFl
   try {
     const { names } = sim.ready;
     exporter = await ExporterMain.start(
-      { TARGETS_FILE: sim.ready.path, POLL_INTERVAL_SECONDS: String(scale.pollSeconds), CDR_POLL_INTERVAL_SECONDS: String(scale.cdrSeconds), LOG_LEVEL: 'warn', ...scale.env },
+      {
+        TARGETS_FILE: sim.ready.path,
+        POLL_INTERVAL_SECONDS: String(scale.pollSeconds),
+        CDR_POLL_INTERVAL_SECONDS: String(scale.cdrSeconds),
+        LOG_LEVEL: 'warn',
+        ...scale.env,
+      },
       nodeFlags,
       join(dir, 'exporter.log'),
     );
@@ -218,7 +227,12 @@ async function runPhase(scale: FleetScale, count: number, timing: Timing, nodeFl
     scraper.reset();
     const window = await measure(exporter, timing.measureSeconds);
     const latencies = scraper.latencies;
-    const probe = { p50: median(latencies), p99: quantile(latencies, 0.99), count: latencies.length, errors: scraper.errors, meanBytes: scraper.bytes / Math.max(1, latencies.length),
+    const probe = {
+      p50: median(latencies),
+      p99: quantile(latencies, 0.99),
+      count: latencies.length,
+      errors: scraper.errors,
+      meanBytes: scraper.bytes / Math.max(1, latencies.length),
       p99OnTick: quantile(scraper.onTick, 0.99),
       p99OffTick: quantile(scraper.offTick, 0.99),
     };
@@ -281,7 +295,12 @@ function rows(base: Phase, phases: Phase[], pollSeconds: number): FleetRow[] {
   const cpuPerTarget = (p: Phase): number => (p.cpuPercent - base.cpuPercent) / p.count;
   const statusPerMinute = (p: Phase): number => p.lateness.status.count / p.count / (p.measureSeconds / 60);
   return [
-    { measure: 'fleet: targets up at the end (mikopbx_up 1 on /probe)', cells: cells((p) => `${int(p.up)} / ${int(p.count)}`), goal: 'all', met: last.up === last.count },
+    {
+      measure: 'fleet: targets up at the end (mikopbx_up 1 on /probe)',
+      cells: cells((p) => `${int(p.up)} / ${int(p.count)}`),
+      goal: 'all',
+      met: last.up === last.count,
+    },
     { measure: 'fleet: RSS of the exporter, max', cells: cells((p) => mb(p.rssMax)), goal: '≤ 400 MB', met: last.rssMax <= 400 * 1048576 },
     {
       measure: 'fleet: RSS per target above the 1-target base',
@@ -315,18 +334,31 @@ function rows(base: Phase, phases: Phase[], pollSeconds: number): FleetRow[] {
     { measure: 'fleet: heap used, lowest / highest 5 s sample; external (MB)', cells: cells((p) => `${mb(p.heapMin)} / ${mb(p.heapMax)}; ${mb(p.external)}`) },
     {
       measure: 'fleet: GC pauses, % of wall time minor / major; longest major',
-      cells: cells((p) => `${pct(p.gc.minorShare * 100)} / ${pct(p.gc.majorShare * 100)}; ${p.gc.longestMajor.count > 0 ? bound(p.gc.longestMajor, 5) : 'none'}`),
+      cells: cells(
+        (p) => `${pct(p.gc.minorShare * 100)} / ${pct(p.gc.majorShare * 100)}; ${p.gc.longestMajor.count > 0 ? bound(p.gc.longestMajor, 5) : 'none'}`,
+      ),
     },
     { measure: 'fleet: request slot wait p99', cells: cells((p) => bound(p.slotWait, 5)) },
     { measure: 'fleet: requests in flight / queued, max of 5 s samples', cells: cells((p) => `${int(p.inFlightMax)} / ${int(p.queuedMax)}`) },
-    { measure: 'fleet: status polls per target per minute / polls overrun', cells: cells((p) => `${fixed(statusPerMinute(p), 2)} / ${int(p.overruns)}`), goal: `${(60 / pollSeconds).toFixed(2)} / 0`, met: last.overruns === 0 },
+    {
+      measure: 'fleet: status polls per target per minute / polls overrun',
+      cells: cells((p) => `${fixed(statusPerMinute(p), 2)} / ${int(p.overruns)}`),
+      goal: `${(60 / pollSeconds).toFixed(2)} / 0`,
+      met: last.overruns === 0,
+    },
     { measure: 'machine: load average (1 min) at the end of the window', cells: cells((p) => p.load.toFixed(1)) },
     { measure: 'fleet: API requests per minute, all PBXs (failed)', cells: cells((p) => `${int(p.requestsPerMinute)} (${int(p.failedPerMinute)})`) },
   ];
 }
 
 function renderFleetTable(base: Phase, phases: Phase[], pollSeconds: number, judged: boolean): string {
-  const header = ['fleet measure', `${int(base.count)} target (base)`, ...phases.map((p) => `${int(p.count)} targets`), 'goal', judged ? 'verdict' : 'verdict (smoke: not judged)'];
+  const header = [
+    'fleet measure',
+    `${int(base.count)} target (base)`,
+    ...phases.map((p) => `${int(p.count)} targets`),
+    'goal',
+    judged ? 'verdict' : 'verdict (smoke: not judged)',
+  ];
   const lines = [header, header.map(() => '---')];
   for (const r of rows(base, phases, pollSeconds)) {
     const verdict = r.met === undefined ? '' : r.met ? 'met' : '**missed**';
@@ -348,7 +380,10 @@ function withSizes(scale: FleetScale, list: string | undefined): FleetScale {
 export async function fleetBench(smoke: boolean): Promise<string> {
   const scale = withSizes(smoke ? SMOKE : FULL, process.env.BENCH_FLEET_SIZES);
   const started = performance.now();
-  const loadBefore = os.loadavg().map((l) => l.toFixed(1)).join(' ');
+  const loadBefore = os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
   const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=8').split(' ').filter(Boolean);
   const run = async (count: number, timing: Timing): Promise<Phase> => {
     say(`${count} target${count === 1 ? '' : 's'}: warm-up ≥ ${timing.warmupSeconds} s, then ${timing.measureSeconds} s measured`);
@@ -365,7 +400,10 @@ export async function fleetBench(smoke: boolean): Promise<string> {
     const cpus = os.cpus();
     return [
       `mikopbx-exporter fleet benchmark${smoke ? ' (SMOKE scale)' : ''}: PBXs of ${PBX.extensions} extensions, ${PBX.providers} trunks, ${PBX.activeCalls} calls in progress, every ${scale.legacyEvery}th legacy; status every ${scale.pollSeconds} s, CDR every ${scale.cdrSeconds} s; real time, measured ${[base, ...phases].map((p) => p.measureSeconds.toFixed(0)).join(' / ')} s after ${[base, ...phases].map((p) => p.warmupSeconds.toFixed(0)).join(' / ')} s of warm-up  `,
-      `simulated fleet in its own process (not counted): ${int(largest.count)} PBXs started in ${largest.simStartSeconds.toFixed(1)} s, ${mb(largest.simRss)} RSS; node ${process.version}, ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, load average before ${loadBefore}, after ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; ${new Date().toISOString().slice(0, 10)}, ${((performance.now() - started) / 1000).toFixed(0)} s`,
+      `simulated fleet in its own process (not counted): ${int(largest.count)} PBXs started in ${largest.simStartSeconds.toFixed(1)} s, ${mb(largest.simRss)} RSS; node ${process.version}, ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, load average before ${loadBefore}, after ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}; ${new Date().toISOString().slice(0, 10)}, ${((performance.now() - started) / 1000).toFixed(0)} s`,
       '',
       renderFleetTable(base, phases, scale.pollSeconds, !smoke),
       '',

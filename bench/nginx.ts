@@ -86,7 +86,10 @@ http {
   };
   for (let i = 0; i < 50; i++) {
     if (proc.exitCode !== null) break;
-    const ok = await fetch(url).then((r) => r.ok, () => false);
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return { url, stop };
     await new Promise((r) => setTimeout(r, 100));
   }

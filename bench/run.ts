@@ -20,8 +20,30 @@ const FLEET_ONLY = process.env.BENCH_FLEET_ONLY === '1';
 const FLEET = FLEET_ONLY || process.env.BENCH_FLEET !== '0';
 
 const SCALE: PbxScale & { warmupMinutes: number; runMinutes: number; loadSeconds: number; connections: number; cdrRounds: number; smallPbx: number } = SMOKE
-  ? { extensions: 50, providers: 4, activeCalls: 10, callsPerSecond: 2, warmupMinutes: 1, runMinutes: 2, loadSeconds: 0.25, connections: 4, cdrRounds: 1, smallPbx: 20 }
-  : { extensions: 5000, providers: 200, activeCalls: 500, callsPerSecond: 50, warmupMinutes: 10, runMinutes: 60, loadSeconds: 4, connections: 8, cdrRounds: 5, smallPbx: 500 };
+  ? {
+      extensions: 50,
+      providers: 4,
+      activeCalls: 10,
+      callsPerSecond: 2,
+      warmupMinutes: 1,
+      runMinutes: 2,
+      loadSeconds: 0.25,
+      connections: 4,
+      cdrRounds: 1,
+      smallPbx: 20,
+    }
+  : {
+      extensions: 5000,
+      providers: 200,
+      activeCalls: 500,
+      callsPerSecond: 50,
+      warmupMinutes: 10,
+      runMinutes: 60,
+      loadSeconds: 4,
+      connections: 8,
+      cdrRounds: 5,
+      smallPbx: 500,
+    };
 
 const STATUS_PATHS = ['/pbxcore/api/v3/sip-providers:getStatuses', '/pbxcore/api/v3/pbx-status:getActiveChannels', '/pbxcore/api/v3/sip:getStatuses'];
 
@@ -111,8 +133,13 @@ const rps = (r: LoadResult | undefined): string => (r ? `${int(r.rps)}${r.errors
 
 async function main(): Promise<void> {
   const started = performance.now();
-  const loadBefore = os.loadavg().map((l) => l.toFixed(1)).join(' ');
-  say(`${SMOKE ? 'SMOKE run' : 'full run'}: ${SCALE.extensions} extensions, ${SCALE.providers} trunks, ${SCALE.activeCalls} calls in progress, ${SCALE.callsPerSecond} calls/s`);
+  const loadBefore = os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+  say(
+    `${SMOKE ? 'SMOKE run' : 'full run'}: ${SCALE.extensions} extensions, ${SCALE.providers} trunks, ${SCALE.activeCalls} calls in progress, ${SCALE.callsPerSecond} calls/s`,
+  );
   const pbx = await BenchPbx.start(SCALE, Math.floor(Date.now() / 1000) * 1000);
   for (let s = 0; s < 60; s++) pbx.second(); // the call stream reaches its steady state
   const exporter = new ExporterProcess(
@@ -138,7 +165,10 @@ async function main(): Promise<void> {
 
     const gz = await scrape(metricsUrl, true);
     const plain = await scrape(metricsUrl, false);
-    const series = plain.body.toString().split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
+    const series = plain.body
+      .toString()
+      .split('\n')
+      .filter((l) => l !== '' && !l.startsWith('#')).length;
 
     // A status poll runs halfway through each load test of the exporter process, as one would.
     const pollMidway = (): Promise<StepResult> => exporter.step('status-poll', pbx.clock + 30_000).then((r) => (pbx.advanceTo(r.clock), r));
@@ -246,10 +276,16 @@ async function main(): Promise<void> {
         target: 'equal',
         met: withoutDetails[0] === withoutDetails[1],
       },
-      { measure: `series, PEER_DETAILS=true: ${int(sizes[0] as number)} vs ${int(sizes[1] as number)} extensions`, exporter: `${int(withDetails[0] as number)} vs ${int(withDetails[1] as number)}` },
+      {
+        measure: `series, PEER_DETAILS=true: ${int(sizes[0] as number)} vs ${int(sizes[1] as number)} extensions`,
+        exporter: `${int(withDetails[0] as number)} vs ${int(withDetails[1] as number)}`,
+      },
     ];
     const cpus = os.cpus();
-    const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
+    const load = os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ');
     process.stdout.write(
       [
         `mikopbx-exporter benchmark${SMOKE ? ' (SMOKE scale)' : ''}: ${SCALE.extensions} extensions, ${SCALE.providers} trunks, ${callsInProgress} calls in progress, ${SCALE.callsPerSecond} calls/s into CDR`,

@@ -22,7 +22,10 @@ export async function seriesCount(extensions: number, providers: number, peerDet
   try {
     await target.runStatusPoll();
     await target.runCdrPoll();
-    return target.metricsText().split('\n').filter((line) => line !== '' && !line.startsWith('#')).length;
+    return target
+      .metricsText()
+      .split('\n')
+      .filter((line) => line !== '' && !line.startsWith('#')).length;
   } finally {
     target.close();
     await sim.close();

@@ -25,7 +25,7 @@ const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
 
 /** The file `name` from a (ustar) tar archive. */
 function fromTar(tar, name) {
-  for (let off = 0; off + 512 <= tar.length; ) {
+  for (let off = 0; off + 512 <= tar.length;) {
     const header = tar.subarray(off, off + 512);
     if (header.every((b) => b === 0)) break;
     const entry = header.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '');

@@ -91,9 +91,7 @@ export function lintDockerfile(content) {
   if (!finalStage.some((ins) => ins.getKeyword() === 'EXPOSE')) {
     problems.push({ line: lineOf(lastFrom), rule: 'expose', message: 'the final stage should EXPOSE the listening port' });
   }
-  const labels = finalStage
-    .filter((ins) => ins.getKeyword() === 'LABEL')
-    .flatMap((ins) => ins.getProperties().map((p) => p.getName()));
+  const labels = finalStage.filter((ins) => ins.getKeyword() === 'LABEL').flatMap((ins) => ins.getProperties().map((p) => p.getName()));
   for (const label of REQUIRED_LABELS) {
     if (!labels.includes(label)) {
       problems.push({ line: lineOf(lastFrom), rule: 'oci-labels', message: `the final stage lacks LABEL ${label}` });

@@ -246,7 +246,9 @@ async function main() {
     if (result.code !== 0) console.log(`     by ${firstFailure(result.out)}`);
   }
   const survived = rows.filter((r) => r.status === 'SURVIVED');
-  console.log(`\n${rows.length - survived.length} of ${rows.length} mutants killed${survived.length ? `; survived: ${survived.map((r) => r.id).join(' ')}` : ''}`);
+  console.log(
+    `\n${rows.length - survived.length} of ${rows.length} mutants killed${survived.length ? `; survived: ${survived.map((r) => r.id).join(' ')}` : ''}`,
+  );
   process.exitCode = survived.length > 0 ? 1 : 0;
 }
 

@@ -93,35 +93,92 @@ function leg(init: LegInit): Omit<Leg, 'seq' | 'uniqueid'> {
   return init as Omit<Leg, 'seq' | 'uniqueid'>;
 }
 
-function inboundLeg(env: PlanEnv, p: Provider, trunkChan: string, caller: string, ext: Extension, start: number, answer: number | null, end: number | null, dialstatus: string): Omit<Leg, 'seq' | 'uniqueid'> {
+function inboundLeg(
+  env: PlanEnv,
+  p: Provider,
+  trunkChan: string,
+  caller: string,
+  ext: Extension,
+  start: number,
+  answer: number | null,
+  end: number | null,
+  dialstatus: string,
+): Omit<Leg, 'seq' | 'uniqueid'> {
   return leg({
-    start, answer, end, dialstatus,
-    src_chan: trunkChan, src_num: caller, src_name: '',
-    dst_chan: channel(env, ext), dst_num: ext.number, dst_name: ext.callerid,
-    did: p.did, from_account: p.id, to_account: ext.number,
+    start,
+    answer,
+    end,
+    dialstatus,
+    src_chan: trunkChan,
+    src_num: caller,
+    src_name: '',
+    dst_chan: channel(env, ext),
+    dst_num: ext.number,
+    dst_name: ext.callerid,
+    did: p.did,
+    from_account: p.id,
+    to_account: ext.number,
     verbose_call_id: p.type === 'sip' ? callId(env.rng) : '',
     dstExt: ext.number,
   });
 }
 
-function outboundLeg(env: PlanEnv, p: Provider, ext: Extension, dialled: string, start: number, answer: number | null, end: number | null, dialstatus: string): Omit<Leg, 'seq' | 'uniqueid'> {
+function outboundLeg(
+  env: PlanEnv,
+  p: Provider,
+  ext: Extension,
+  dialled: string,
+  start: number,
+  answer: number | null,
+  end: number | null,
+  dialstatus: string,
+): Omit<Leg, 'seq' | 'uniqueid'> {
   return leg({
-    start, answer, end, dialstatus,
-    src_chan: channel(env, ext), src_num: ext.number, src_name: ext.callerid,
-    dst_chan: channel(env, p), dst_num: dialled, dst_name: '',
-    did: '', from_account: ext.number, to_account: p.id,
+    start,
+    answer,
+    end,
+    dialstatus,
+    src_chan: channel(env, ext),
+    src_num: ext.number,
+    src_name: ext.callerid,
+    dst_chan: channel(env, p),
+    dst_num: dialled,
+    dst_name: '',
+    did: '',
+    from_account: ext.number,
+    to_account: p.id,
     verbose_call_id: p.type === 'sip' ? callId(env.rng) : '',
     srcExt: ext.number,
   });
 }
 
-function internalLeg(env: PlanEnv, a: Extension, b: Extension, start: number, answer: number | null, end: number | null, dialstatus: string, srcChan?: string, dstChan?: string): Omit<Leg, 'seq' | 'uniqueid'> {
+function internalLeg(
+  env: PlanEnv,
+  a: Extension,
+  b: Extension,
+  start: number,
+  answer: number | null,
+  end: number | null,
+  dialstatus: string,
+  srcChan?: string,
+  dstChan?: string,
+): Omit<Leg, 'seq' | 'uniqueid'> {
   return leg({
-    start, answer, end, dialstatus,
-    src_chan: srcChan ?? channel(env, a), src_num: a.number, src_name: a.callerid,
-    dst_chan: dstChan ?? channel(env, b), dst_num: b.number, dst_name: b.callerid,
-    did: '', from_account: a.number, to_account: b.number,
-    srcExt: a.number, dstExt: b.number,
+    start,
+    answer,
+    end,
+    dialstatus,
+    src_chan: srcChan ?? channel(env, a),
+    src_num: a.number,
+    src_name: a.callerid,
+    dst_chan: dstChan ?? channel(env, b),
+    dst_num: b.number,
+    dst_name: b.callerid,
+    did: '',
+    from_account: a.number,
+    to_account: b.number,
+    srcExt: a.number,
+    dstExt: b.number,
   });
 }
 
@@ -172,11 +229,22 @@ function draftFor(env: PlanEnv, scenario: CallScenario, dialstatusOverride?: str
       const l1 = inboundLeg(env, provider, trunkChan, caller, a, 0, ring, tx, 'ANSWER');
       const l2 = internalLeg(env, a, b, consultAt, consultAnswer, tx, 'ANSWER');
       const l3 = leg({
-        start: tx, answer: tx, end: null, dialstatus: 'ANSWER',
-        src_chan: trunkChan, src_num: caller, src_name: '',
-        dst_chan: l2.dst_chan, dst_num: b.number, dst_name: b.callerid,
-        did: provider.did, from_account: provider.id, to_account: b.number,
-        transfer: '1', verbose_call_id: l1.verbose_call_id, dstExt: b.number,
+        start: tx,
+        answer: tx,
+        end: null,
+        dialstatus: 'ANSWER',
+        src_chan: trunkChan,
+        src_num: caller,
+        src_name: '',
+        dst_chan: l2.dst_chan,
+        dst_num: b.number,
+        dst_name: b.callerid,
+        did: provider.did,
+        from_account: provider.id,
+        to_account: b.number,
+        transfer: '1',
+        verbose_call_id: l1.verbose_call_id,
+        dstExt: b.number,
       });
       return { direction, provider, holdKind: 'talk', prelimMs: tx + 1, legs: [l1, l2, l3] };
     }
@@ -211,7 +279,13 @@ function draftFor(env: PlanEnv, scenario: CallScenario, dialstatusOverride?: str
   const b = pair[1] ?? pair[0];
   if (!a || !b) throw new Error('cannot place a call: the PBX has no extensions');
   if (scenario === 'short-answer') {
-    return { direction: 'internal', provider: null, holdKind: 'short-answer', prelimMs: 0, legs: [leg({ ...internalLeg(env, a, b, 0, null, null, 'ANSWER'), answerAtEnd: true })] };
+    return {
+      direction: 'internal',
+      provider: null,
+      holdKind: 'short-answer',
+      prelimMs: 0,
+      legs: [leg({ ...internalLeg(env, a, b, 0, null, null, 'ANSWER'), answerAtEnd: true })],
+    };
   }
   if (ringOutcome) {
     return { direction: 'internal', provider: null, holdKind: 'ring', prelimMs: 0, legs: [internalLeg(env, a, b, 0, null, null, ringOutcome)] };

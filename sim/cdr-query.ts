@@ -250,7 +250,10 @@ export function cdrStatsByProvider(model: PbxModel, params: Record<string, unkno
     const per = { incoming: new Map<string, Map<string, Agg>>(), outgoing: new Map<string, Map<string, Agg>>() };
     for (const r of model.cdr.rows) {
       if (r.start < dateFrom || r.start > dateTo) continue;
-      for (const [direction, account] of [['incoming', r.from_account], ['outgoing', r.to_account]] as const) {
+      for (const [direction, account] of [
+        ['incoming', r.from_account],
+        ['outgoing', r.to_account],
+      ] as const) {
         if (!idSet.has(account)) continue;
         let byCall = per[direction].get(account);
         if (!byCall) per[direction].set(account, (byCall = new Map()));

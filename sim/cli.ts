@@ -148,7 +148,9 @@ async function main(): Promise<void> {
     `  legacy login for a runtime switch: ${sim.login} / ${sim.password}`,
     `  ground truth: ${sim.url}/__sim/truth   control API: ${sim.url}/__sim/...`,
     ...(sim.ami
-      ? [`  AMI on ${sim.ami.host}:${sim.ami.port}: ${sim.ami.users.map((u) => `${u.username} / ${u.secret} (write=${u.write.join(',')})`).join('; ')}   truth: ${sim.url}/__sim/ami/truth`]
+      ? [
+          `  AMI on ${sim.ami.host}:${sim.ami.port}: ${sim.ami.users.map((u) => `${u.username} / ${u.secret} (write=${u.write.join(',')})`).join('; ')}   truth: ${sim.url}/__sim/ami/truth`,
+        ]
       : []),
     '',
   ];

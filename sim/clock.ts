@@ -99,8 +99,7 @@ export class PbxClock {
     if (s === 'tomorrow') return midnight(now) + 86_400_000;
     const at = /^@(-?\d+)$/.exec(s);
     if (at) return Number(at[1]) * 1000;
-    const m =
-      /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ t](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(z|[+-]\d{2}:?\d{2})?$/.exec(s);
+    const m = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ t](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(z|[+-]\d{2}:?\d{2})?$/.exec(s);
     if (!m) return null;
     const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
     const h = m[4] === undefined ? 0 : Number(m[4]);

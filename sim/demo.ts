@@ -48,13 +48,19 @@ const hostOf = (listenAddress: string): string => (listenAddress === '0.0.0.0' |
 
 async function startSingle(opts: DemoOptions): Promise<Demo> {
   const sim = await startSimulator({ mode: opts.legacy ? 'legacy' : 'v3', living: { tickMs: 1000 }, seed: opts.seed ?? 1 });
-  const own: NodeJS.ProcessEnv = { MIKOPBX_URL: sim.url, ...(opts.legacy ? { MIKOPBX_LOGIN: sim.login, MIKOPBX_PASSWORD: sim.password } : { MIKOPBX_API_KEY: sim.apiKey }) };
+  const own: NodeJS.ProcessEnv = {
+    MIKOPBX_URL: sim.url,
+    ...(opts.legacy ? { MIKOPBX_LOGIN: sim.login, MIKOPBX_PASSWORD: sim.password } : { MIKOPBX_API_KEY: sim.apiKey }),
+  };
   try {
     const config = loadConfig(demoEnv({ POLL_INTERVAL_SECONDS: '5', CDR_POLL_INTERVAL_SECONDS: '10' }, opts.env ?? process.env, own));
     const logger = createLogger({ level: config.logLevel, scrubbers: new ScrubberRegistry() });
     const exporter = await startExporter(config, logger);
     const base = `http://${hostOf(config.listenAddress)}:${exporter.port}`;
-    logger.info({ simulator: sim.url, mode: sim.mode, metrics: `${base}/metrics` }, `demo: simulated MikoPBX (${sim.mode}) at ${sim.url}; metrics at ${base}/metrics`);
+    logger.info(
+      { simulator: sim.url, mode: sim.mode, metrics: `${base}/metrics` },
+      `demo: simulated MikoPBX (${sim.mode}) at ${sim.url}; metrics at ${base}/metrics`,
+    );
     return { port: exporter.port, urls: { landing: `${base}/`, metrics: `${base}/metrics` }, stop: () => exporter.stop().then(() => sim.close()) };
   } catch (e) {
     await sim.close();
@@ -101,7 +107,8 @@ function announceFleet(logger: Logger, members: readonly { name: string; mode: s
 /** Starts the simulated PBX (or fleet) and the exporter; the exporter listens as its settings say. */
 export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
   if (opts.fleet === undefined) return startSingle(opts);
-  if (!(Number.isInteger(opts.fleet) && opts.fleet >= 1 && opts.fleet <= 1000)) throw new ConfigError('--fleet', `must be a whole number from 1 to 1000, got ${opts.fleet}`);
+  if (!(Number.isInteger(opts.fleet) && opts.fleet >= 1 && opts.fleet <= 1000))
+    throw new ConfigError('--fleet', `must be a whole number from 1 to 1000, got ${opts.fleet}`);
   return startFleet(opts.fleet, opts);
 }
 

@@ -45,8 +45,7 @@ function errorEnvelope(clock: PbxClock, pid: number, status: number, message: st
   });
 }
 
-export const v3Unauthorized = (clock: PbxClock, pid: number): RawResponse =>
-  errorEnvelope(clock, pid, 401, "The user isn't authenticated.");
+export const v3Unauthorized = (clock: PbxClock, pid: number): RawResponse => errorEnvelope(clock, pid, 401, "The user isn't authenticated.");
 
 export const v3Forbidden = (clock: PbxClock, pid: number): RawResponse =>
   errorEnvelope(clock, pid, 403, 'Access denied. You do not have permission to access this resource.');
@@ -54,8 +53,7 @@ export const v3Forbidden = (clock: PbxClock, pid: number): RawResponse =>
 export const v3Unavailable = (clock: PbxClock, pid: number): RawResponse =>
   errorEnvelope(clock, pid, 503, 'Service temporarily unavailable, please retry later');
 
-export const v3InternalError = (clock: PbxClock, pid: number): RawResponse =>
-  errorEnvelope(clock, pid, 500, 'Internal Server Error');
+export const v3InternalError = (clock: PbxClock, pid: number): RawResponse => errorEnvelope(clock, pid, 500, 'Internal Server Error');
 
 /** BaseRestController::sendErrorResponse: result, messages and meta only */
 export const v3WorkerTimeout = (clock: PbxClock): RawResponse =>

@@ -32,7 +32,11 @@ export interface FleetTargetsFile {
 
 type AuthModule = { api_key_file: string } | { login: string; password_file: string };
 
-export async function writeFleetTargetsFile(fleet: Pick<SimFleet, 'members' | 'distinctCredentials'>, dir: string, opts: FleetTargetsOptions = {}): Promise<FleetTargetsFile> {
+export async function writeFleetTargetsFile(
+  fleet: Pick<SimFleet, 'members' | 'distinctCredentials'>,
+  dir: string,
+  opts: FleetTargetsOptions = {},
+): Promise<FleetTargetsFile> {
   const abs = resolve(dir);
   await mkdir(abs, { recursive: true });
   const secret = async (file: string, content: string): Promise<string> => {

@@ -5,15 +5,7 @@ import type { PbxClock } from './clock.js';
 import { Rng } from './random.js';
 
 /** storage:usage categories except `other` (which is derived) */
-export const STORAGE_CATEGORIES = [
-  'call_recordings',
-  'cdr_database',
-  'system_logs',
-  'modules',
-  'backups',
-  'system_caches',
-  's3_cache',
-] as const;
+export const STORAGE_CATEGORIES = ['call_recordings', 'cdr_database', 'system_logs', 'modules', 'backups', 'system_caches', 's3_cache'] as const;
 export type StorageCategory = (typeof STORAGE_CATEGORIES)[number];
 export type StorageCategoryOrOther = StorageCategory | 'other';
 

@@ -21,9 +21,7 @@ export interface RawResponse {
   body: string | Buffer;
 }
 
-export type RouteOutcome =
-  | { kind: 'api'; api: ApiResult; authorized: boolean }
-  | { kind: 'raw'; raw: RawResponse; authorized: boolean };
+export type RouteOutcome = { kind: 'api'; api: ApiResult; authorized: boolean } | { kind: 'raw'; raw: RawResponse; authorized: boolean };
 
 export interface RequestContext {
   method: string;

@@ -126,7 +126,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   }
 
   // Call queues exist in every PBX (REST lists their configuration); their live state needs AMI.
-  const queues = new QueueModel(clock, seed, model.extensions().map((e) => ({ number: e.number, available: e.status === 'Available' })));
+  const queues = new QueueModel(
+    clock,
+    seed,
+    model.extensions().map((e) => ({ number: e.number, available: e.status === 'Available' })),
+  );
   ctx.queues = queues;
   const host = opts.host ?? '127.0.0.1';
   const ami = opts.ami ? await startAmi(opts.ami, host, clock, queues, () => model.activeCalls().length) : null;

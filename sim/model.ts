@@ -3,16 +3,7 @@
 import type { PbxClock } from './clock.js';
 import { Rng, weightedPicker } from './random.js';
 import { makeDevices, seedExtensions, seedProviders, extensionNumber } from './seed.js';
-import {
-  billsecOf,
-  cdrDisposition,
-  completionTime,
-  dispositionBucket,
-  durationOf,
-  finalizeLegs,
-  isLegLive,
-  planCall,
-} from './calls.js';
+import { billsecOf, cdrDisposition, completionTime, dispositionBucket, durationOf, finalizeLegs, isLegLive, planCall } from './calls.js';
 import type { Call, HoldKind, Leg, PlanEnv } from './calls.js';
 import { CdrTable, renderCdrRow } from './cdr-table.js';
 import { PbxHealth } from './health.js';
@@ -396,8 +387,7 @@ export class PbxModel {
     const all = this.enabledExtensions();
     const chosen: Extension[] = [];
     const taken = new Set<string>();
-    const good = (e: Extension): boolean =>
-      !taken.has(e.number) && (historical || (e.status === 'Available' && !this.busy.has(e.number)));
+    const good = (e: Extension): boolean => !taken.has(e.number) && (historical || (e.status === 'Available' && !this.busy.has(e.number)));
     for (let tries = 0; tries < count * 8 && chosen.length < count && all.length > 0; tries++) {
       const e = rng.pick(all);
       if (good(e)) {
@@ -577,8 +567,7 @@ export class PbxModel {
     const first = chronological[0] as Leg;
     const startMs = first.start;
     const endMs = Math.max(...legs.map((l) => l.end as number));
-    const disposition: DispositionBucket =
-      firstAnswer !== null ? 'answered' : dispositionBucket(cdrDisposition(0, first.dialstatus));
+    const disposition: DispositionBucket = firstAnswer !== null ? 'answered' : dispositionBucket(cdrDisposition(0, first.dialstatus));
     const done: CompletedCall = {
       linkedid: call.linkedid,
       scenario: call.scenario,

@@ -4,9 +4,7 @@
 
 export function phpJsonEncode(value: unknown): string {
   const json = JSON.stringify(value) ?? 'null';
-  return json
-    .replace(/\//g, '\\/')
-    .replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return json.replace(/\//g, '\\/').replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**

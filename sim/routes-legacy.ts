@@ -104,7 +104,11 @@ function login(ctx: SimContext, req: RequestContext): RouteOutcome {
     payload = { success: false, reload: false, message: { error: [`Authorization failed, you have ${remain} attempts left`] } };
   }
   const body = xhr ? phpJsonEncode(payload) : LOGIN_PAGE;
-  return { kind: 'raw', raw: raw(200, body, xhr ? JSON_TYPE : 'text/html; charset=UTF-8', headers), authorized: payload.success === true && 'Set-Cookie' in headers };
+  return {
+    kind: 'raw',
+    raw: raw(200, body, xhr ? JSON_TYPE : 'text/html; charset=UTF-8', headers),
+    authorized: payload.success === true && 'Set-Cookie' in headers,
+  };
 }
 
 /** Returns null when the path is not a legacy API / login path. */

@@ -120,7 +120,10 @@ function callQueueList(ctx: SimContext): unknown[] {
       name: q.name,
       represent: `<i class="users icon"></i> ${q.name} <${q.extension}>`,
       strategy: q.strategy,
-      members: q.members.map((m) => ({ extension: m.name, represent: exts.has(m.name) ? `<i class="user outline icon"></i> ${exts.get(m.name)?.callerid ?? ''} <${m.name}>` : '' })),
+      members: q.members.map((m) => ({
+        extension: m.name,
+        represent: exts.has(m.name) ? `<i class="user outline icon"></i> ${exts.get(m.name)?.callerid ?? ''} <${m.name}>` : '',
+      })),
     }));
 }
 
@@ -178,8 +181,7 @@ const ROUTES: Record<string, Route> = {
   },
   'pbx-status:getActiveChannels': {
     verbs: GET,
-    handler: (ctx) =>
-      ok('getActiveChannels', `${P}PbxStatus\\GetActiveChannelsAction::main`, activeChannelRows(ctx.model, ctx.model.liveView(), false)),
+    handler: (ctx) => ok('getActiveChannels', `${P}PbxStatus\\GetActiveChannelsAction::main`, activeChannelRows(ctx.model, ctx.model.liveView(), false)),
   },
   cdr: { verbs: GET, handler: (ctx, req) => cdrList(ctx.model, req.params) },
   'cdr/{id}': { verbs: GET, handler: () => ok('getRecord', `${P}Cdr\\GetRecordAction::main`, []) },

@@ -5,16 +5,7 @@ import type { Device, Extension, ExtensionStatus, Provider, RegistrationType, Pr
 import { rawV3State } from './provider-states.js';
 
 // Names that exercise escaping: quotes, backslash, Cyrillic, accents, CJK.
-const FIXED_NAMES = [
-  'Alice Smith',
-  'Bob Jones',
-  'Reception',
-  'Алиса Петрова',
-  'Patrick O\'Brien "Paddy"',
-  'Back\\slash Support',
-  'José Núñez',
-  '王芳',
-];
+const FIXED_NAMES = ['Alice Smith', 'Bob Jones', 'Reception', 'Алиса Петрова', 'Patrick O\'Brien "Paddy"', 'Back\\slash Support', 'José Núñez', '王芳'];
 const FIRST = ['Anna', 'Boris', 'Chen', 'Dmitry', 'Elena', 'Farid', 'Grace', 'Hugo', 'Irina', 'Jamal', 'Kate', 'Leo'];
 const LAST = ['Ivanov', 'Miller', 'Novak', 'Sato', 'Garcia', 'Kowalski', 'Smirnova', 'Brown', 'Rossi', 'Kim'];
 
@@ -84,7 +75,10 @@ function nameFor(rng: Rng, i: number): string {
 }
 
 function emailFor(name: string, number: string): string {
-  const ascii = name.toLowerCase().replace(/[^a-z]+/g, '.').replace(/^\.+|\.+$/g, '');
+  const ascii = name
+    .toLowerCase()
+    .replace(/[^a-z]+/g, '.')
+    .replace(/^\.+|\.+$/g, '');
   return ascii === '' ? `ext${number}@example.com` : `${ascii}@example.com`;
 }
 
@@ -133,9 +127,18 @@ function generatedTemplate(rng: Rng, i: number): ProviderTemplate {
   const r = rng.next();
   const description = i % 17 === 0 ? `Оператор "Связь" №${i}` : `Carrier ${i}`;
   const host = `sip${i}.carrier.example`;
-  if (r < 0.08) return { type: 'iax', registration_type: rng.chance(0.5) ? 'none' : 'outbound', idStyle: 'trunk', state: rng.chance(0.5) ? 'OK' : 'registered', description, host: `iax${i}.carrier.example` };
+  if (r < 0.08)
+    return {
+      type: 'iax',
+      registration_type: rng.chance(0.5) ? 'none' : 'outbound',
+      idStyle: 'trunk',
+      state: rng.chance(0.5) ? 'OK' : 'registered',
+      description,
+      host: `iax${i}.carrier.example`,
+    };
   if (r < 0.16) return { type: 'sip', registration_type: 'none', idStyle: 'trunk', state: 'OK', description, host };
-  if (r < 0.22) return { type: 'sip', registration_type: 'inbound', idStyle: 'provider', state: rng.chance(0.8) ? 'REGISTERED' : 'UNREGISTERED', description, host: '' };
+  if (r < 0.22)
+    return { type: 'sip', registration_type: 'inbound', idStyle: 'provider', state: rng.chance(0.8) ? 'REGISTERED' : 'UNREGISTERED', description, host: '' };
   if (r < 0.26) return { type: 'sip', registration_type: 'outbound', idStyle: 'trunk', state: 'rejected', description, host };
   if (r < 0.29) return { type: 'sip', registration_type: 'outbound', idStyle: 'trunk', state: 'unreachable', description, host };
   if (r < 0.31) return { type: 'sip', registration_type: 'outbound', idStyle: 'trunk', state: 'lagged', description, host };

@@ -232,11 +232,7 @@ export class SimServer {
     const { ctx } = this.deps;
     switch (f.kind) {
       case 'result-false':
-        return [
-          { ...api, result: false, data: [], messages: { error: [f.message ?? 'Simulated failure'] } },
-          ctx.mode === 'v3' ? 422 : undefined,
-          null,
-        ];
+        return [{ ...api, result: false, data: [], messages: { error: [f.message ?? 'Simulated failure'] } }, ctx.mode === 'v3' ? 422 : undefined, null];
       case 'wrong-shape':
         return [{ ...api, data: f.data !== undefined ? f.data : wrongShape(api.data) }, undefined, null];
       case 'empty-active-calls':
@@ -326,15 +322,16 @@ export class SimServer {
       const take = Math.min(64, left);
       const ok = res.write(take === 64 ? chunk : chunk.subarray(0, take * item.length));
       left -= take;
-      if (!ok) await new Promise<void>((resolve) => {
-        const done = (): void => {
-          res.off('drain', done);
-          res.off('close', done);
-          resolve();
-        };
-        res.on('drain', done);
-        res.on('close', done);
-      });
+      if (!ok)
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.on('drain', done);
+          res.on('close', done);
+        });
     }
     if (!res.destroyed) res.end(tail);
   }

@@ -92,39 +92,15 @@ export const DIRECTIONS: readonly Direction[] = ['inbound', 'outbound', 'interna
 
 /** contract disposition buckets */
 export type DispositionBucket = 'answered' | 'noanswer' | 'busy' | 'cancel' | 'failed' | 'other';
-export const DISPOSITION_BUCKETS: readonly DispositionBucket[] = [
-  'answered',
-  'noanswer',
-  'busy',
-  'cancel',
-  'failed',
-  'other',
-];
+export const DISPOSITION_BUCKETS: readonly DispositionBucket[] = ['answered', 'noanswer', 'busy', 'cancel', 'failed', 'other'];
 
 /** contract extension status */
 export type PeerStatus = 'available' | 'unavailable' | 'unknown';
 export const PEER_STATUSES: readonly PeerStatus[] = ['available', 'unavailable', 'unknown'];
 
 /** contract provider state */
-export type ProviderStateNorm =
-  | 'registered'
-  | 'unregistered'
-  | 'rejected'
-  | 'unreachable'
-  | 'lagged'
-  | 'ok'
-  | 'off'
-  | 'unknown';
-export const PROVIDER_STATES: readonly ProviderStateNorm[] = [
-  'registered',
-  'unregistered',
-  'rejected',
-  'unreachable',
-  'lagged',
-  'ok',
-  'off',
-  'unknown',
-];
+export type ProviderStateNorm = 'registered' | 'unregistered' | 'rejected' | 'unreachable' | 'lagged' | 'ok' | 'off' | 'unknown';
+export const PROVIDER_STATES: readonly ProviderStateNorm[] = ['registered', 'unregistered', 'rejected', 'unreachable', 'lagged', 'ok', 'off', 'unknown'];
 
 /** One row of cdr_general, as stored (times as ms; strings rendered on output). */
 export interface CdrRow {

@@ -84,7 +84,11 @@ export const SETTINGS: { [K in Exclude<keyof Config, SecretField>]: Setting<Conf
   pollIntervalSeconds: value('POLL_INTERVAL_SECONDS', { type: 'integer', minimum: 1, maximum: 86400, default: 30 }, 'poll_interval_seconds'),
   cdrPollIntervalSeconds: value('CDR_POLL_INTERVAL_SECONDS', { type: 'integer', minimum: 1, maximum: 86400, default: 60 }, 'cdr_poll_interval_seconds'),
   // The PBX refreshes these values every 30 s to 30 min; more often only costs requests.
-  systemPollIntervalSeconds: value('SYSTEM_POLL_INTERVAL_SECONDS', { type: 'integer', minimum: 60, maximum: 86400, default: 300 }, 'system_poll_interval_seconds'),
+  systemPollIntervalSeconds: value(
+    'SYSTEM_POLL_INTERVAL_SECONDS',
+    { type: 'integer', minimum: 60, maximum: 86400, default: 300 },
+    'system_poll_interval_seconds',
+  ),
   collectors: {
     env: 'COLLECTORS',
     schema: { type: 'string', default: COLLECTOR_NAMES.join(',') },
@@ -206,9 +210,7 @@ export function parseUrl(raw: string, source = 'MIKOPBX_URL'): string {
 }
 
 function parseCollectors(raw: string | string[], source: string): CollectorName[] {
-  const names = (Array.isArray(raw) ? raw : raw.split(','))
-    .map((s) => s.trim().toLowerCase())
-    .filter((s) => s.length > 0);
+  const names = (Array.isArray(raw) ? raw : raw.split(',')).map((s) => s.trim().toLowerCase()).filter((s) => s.length > 0);
   if (names.length === 0) throw new ConfigError(source, `must name at least one of ${COLLECTOR_NAMES.join(', ')}`);
   const unknown = names.filter((n) => !(COLLECTOR_NAMES as readonly string[]).includes(n));
   if (unknown.length > 0) {
@@ -247,7 +249,11 @@ function settingsFrom(raw: RawEnv): TargetDefaults {
 }
 
 /** The AMI user and password come together; without a user the AMI collectors are off. */
-export function checkAmiCredentials(user: string | undefined, password: string | undefined, names = { user: 'MIKOPBX_AMI_USER', password: 'MIKOPBX_AMI_PASSWORD' }): void {
+export function checkAmiCredentials(
+  user: string | undefined,
+  password: string | undefined,
+  names = { user: 'MIKOPBX_AMI_USER', password: 'MIKOPBX_AMI_PASSWORD' },
+): void {
   if (user !== undefined && password === undefined) throw new ConfigError(names.password, `(or ${names.password}_FILE) is required when ${names.user} is set`);
   if (password !== undefined && user === undefined) throw new ConfigError(names.user, `is required when ${names.password} is set`);
 }
@@ -262,7 +268,11 @@ export interface Credentials {
  * The pairs credentials must come in. `names` says how each is called where it was set (the
  * variables, or a targets-file auth module).
  */
-export function checkCredentials(c: Credentials, apiVersion: ApiVersionSetting, names = { apiKey: 'MIKOPBX_API_KEY', login: 'MIKOPBX_LOGIN', password: 'MIKOPBX_PASSWORD' }): void {
+export function checkCredentials(
+  c: Credentials,
+  apiVersion: ApiVersionSetting,
+  names = { apiKey: 'MIKOPBX_API_KEY', login: 'MIKOPBX_LOGIN', password: 'MIKOPBX_PASSWORD' },
+): void {
   if (c.apiKey !== undefined && /\s/.test(c.apiKey)) throw new ConfigError(names.apiKey, 'contains whitespace; an API key is 64 hex characters');
   if (c.password !== undefined && c.login === undefined) throw new ConfigError(names.login, `is required when ${names.password} is set`);
   if (c.login !== undefined && c.password === undefined) {
@@ -314,7 +324,8 @@ export function loadFleetSettings(env: NodeJS.ProcessEnv = process.env): FleetSe
     return null;
   }
   for (const name of ['MIKOPBX_URL', ...CREDENTIAL_VARIABLES, ...AMI_CREDENTIAL_VARIABLES]) {
-    if (raw[name] !== undefined) throw new ConfigError(name, 'must not be set with TARGETS_FILE: in fleet mode each PBX has its url and credentials in the targets file');
+    if (raw[name] !== undefined)
+      throw new ConfigError(name, 'must not be set with TARGETS_FILE: in fleet mode each PBX has its url and credentials in the targets file');
   }
   return {
     targetsFile,

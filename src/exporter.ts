@@ -89,10 +89,7 @@ export async function startExporter(config: Config, logger: Logger, opts: StartO
   const onError = (job: string, e: unknown) => logger.error({ job, err: e }, 'poll crashed');
   const scheduler = opts.manualSchedule ? new Scheduler(jobs, onError, now) : new Scheduler(jobs, onError);
   if (!opts.manualSchedule) scheduler.start();
-  logger.info(
-    { address: config.listenAddress, port, tls: web.tls, pbx: config.url, collectors: target.collectorNames() },
-    'mikopbx-exporter listening',
-  );
+  logger.info({ address: config.listenAddress, port, tls: web.tls, pbx: config.url, collectors: target.collectorNames() }, 'mikopbx-exporter listening');
 
   let stopping: Promise<void> | null = null;
   return {

@@ -50,7 +50,8 @@ export function requestsPerStatusPoll(collectors: readonly CollectorName[], gene
   return generation === null ? Math.max(count('v3'), count('legacy')) : count(generation);
 }
 
-type PlanInput = Pick<Config, 'collectors' | 'pollIntervalSeconds' | 'cdrPollIntervalSeconds' | 'maxRequestsPerMinute'> & Partial<Pick<Config, 'systemPollIntervalSeconds'>>;
+type PlanInput = Pick<Config, 'collectors' | 'pollIntervalSeconds' | 'cdrPollIntervalSeconds' | 'maxRequestsPerMinute'> &
+  Partial<Pick<Config, 'systemPollIntervalSeconds'>>;
 
 /** Requests of one system poll (storage, advice, bans, clock), v3 only. */
 export const REQUESTS_PER_SYSTEM_POLL = 4;

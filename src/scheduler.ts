@@ -68,7 +68,8 @@ export class Scheduler {
   /** Adds jobs: plain ones run at the next tick, fleet ones (offsetMs) at their offset. */
   add(jobs: Job[]): void {
     const t = this.now();
-    for (const j of jobs) this.jobs.push({ ...j, nextAt: j.offsetMs === undefined ? 0 : t + j.offsetMs, running: null, removed: false, source: j, armed: null });
+    for (const j of jobs)
+      this.jobs.push({ ...j, nextAt: j.offsetMs === undefined ? 0 : t + j.offsetMs, running: null, removed: false, source: j, armed: null });
   }
 
   /** Drops jobs from the schedule (a run in progress finishes, or is aborted by its owner). */

@@ -88,8 +88,17 @@ export class PbxTarget {
     // It joins the scrubbers its logger writes through (one source, so its secrets are scrubbed
     // from exactly the lines that logger writes) until close().
     this.leaveScrubbers = scrubbersOf(opts.logger)?.add(this.secrets) ?? (() => undefined);
-    this.pollLog = new PollLog(this.log, (e) => this.describeError(e), () => this.transport.backoff.active() !== null);
-    this.amiPollLog = new PollLog(this.log, (e) => this.describeError(e), () => ['backoff', 'auth_failed'].includes(this.ami?.status().state ?? ''), 'PBX AMI answers again');
+    this.pollLog = new PollLog(
+      this.log,
+      (e) => this.describeError(e),
+      () => this.transport.backoff.active() !== null,
+    );
+    this.amiPollLog = new PollLog(
+      this.log,
+      (e) => this.describeError(e),
+      () => ['backoff', 'auth_failed'].includes(this.ami?.status().state ?? ''),
+      'PBX AMI answers again',
+    );
     const wantsAmi = config.collectors.some((c) => AMI_COLLECTORS.includes(c));
     this.health = new HealthMetrics(this.registry, {
       pollIntervalSeconds: this.plan.statusIntervalSeconds,
@@ -158,7 +167,10 @@ export class PbxTarget {
     }
     this.health.initCollectors([...this.active.keys()]);
     if (off.length > 0) {
-      this.log.info({ collectors: off }, `${off.join(' and ')} collector${off.length > 1 ? 's' : ''} off: they read the PBX's AMI (call queues, Asterisk core), and MIKOPBX_AMI_USER is not set; see the README's "Call queues over AMI"`);
+      this.log.info(
+        { collectors: off },
+        `${off.join(' and ')} collector${off.length > 1 ? 's' : ''} off: they read the PBX's AMI (call queues, Asterisk core), and MIKOPBX_AMI_USER is not set; see the README's "Call queues over AMI"`,
+      );
     }
     this.health.requestBudgetRemaining.set(config.maxRequestsPerMinute);
     this.health.setIntervals(this.intervals(), [...this.active.keys()]);
@@ -223,7 +235,9 @@ export class PbxTarget {
    */
   jobs(): Job[] {
     const { config } = this.opts;
-    const jobs: Job[] = hasStatusCollectors(config) ? [{ name: 'status', intervalSeconds: () => this.intervalSeconds('status'), run: () => this.runStatusPoll() }] : [];
+    const jobs: Job[] = hasStatusCollectors(config)
+      ? [{ name: 'status', intervalSeconds: () => this.intervalSeconds('status'), run: () => this.runStatusPoll() }]
+      : [];
     for (const name of OWN_SCHEDULE) {
       if (!this.built.has(name) || (config.apiVersion === 'legacy' && collectorSpec(name).v3Only)) continue;
       jobs.push({ name, intervalSeconds: () => this.intervalSeconds(name), run: () => this.runOwnPoll(name) });
@@ -276,7 +290,10 @@ export class PbxTarget {
     const stretch = describeStretch(this.opts.config, this.plan);
     if (stretch) this.log.warn({ reason: 'budget', api: generation }, stretch);
     else if (before.stretched) {
-      this.log.info({ api: generation, statusIntervalSeconds: this.plan.statusIntervalSeconds }, 'the configured poll intervals fit the request budget of this PBX');
+      this.log.info(
+        { api: generation, statusIntervalSeconds: this.plan.statusIntervalSeconds },
+        'the configured poll intervals fit the request budget of this PBX',
+      );
     }
     if (before.statusIntervalSeconds === this.plan.statusIntervalSeconds && before.cdrIntervalSeconds === this.plan.cdrIntervalSeconds) return;
     for (const [name, collector] of this.built) collector.setIntervalSeconds(this.intervalSeconds(name));

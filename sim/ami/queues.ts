@@ -149,8 +149,14 @@ export class QueueModel {
     const numbers = extensions.map((e) => e.number);
     const available = new Set(extensions.filter((e) => e.available).map((e) => e.number));
     for (let i = 0; i < queues; i++) {
-      const members = numbers.length === 0 ? [] : Array.from({ length: Math.min(numbers.length, 3 + (i % 2)) }, (_, k) => numbers[(i * 2 + k) % numbers.length] as string);
-      const q = this.addQueue({ name: NAMES[i % NAMES.length] as string, strategy: STRATEGIES[i % STRATEGIES.length] as string, serviceLevel: [60, 30, 0][i % 3] as number, members: [...new Set(members)] });
+      const members =
+        numbers.length === 0 ? [] : Array.from({ length: Math.min(numbers.length, 3 + (i % 2)) }, (_, k) => numbers[(i * 2 + k) % numbers.length] as string);
+      const q = this.addQueue({
+        name: NAMES[i % NAMES.length] as string,
+        strategy: STRATEGIES[i % STRATEGIES.length] as string,
+        serviceLevel: [60, 30, 0][i % 3] as number,
+        members: [...new Set(members)],
+      });
       for (const m of q.members) m.status = available.has(m.name) ? 1 : 5;
       // statistics of the days before the simulator started
       const completed = this.rng.int(40, 160);
@@ -254,7 +260,11 @@ export class QueueModel {
     };
     q.callers.push(caller);
     this.onCallStarted?.();
-    this.onEvent?.('QueueCallerJoin', [['Queue', q.id], ['Position', String(q.callers.length)], ['Count', String(q.callers.length)]]);
+    this.onEvent?.('QueueCallerJoin', [
+      ['Queue', q.id],
+      ['Position', String(q.callers.length)],
+      ['Count', String(q.callers.length)],
+    ]);
     return caller;
   }
 
@@ -272,7 +282,11 @@ export class QueueModel {
     member.inCall = true;
     member.status = 2;
     q.talking.push({ caller, member, answeredMs: now, endMs: now + talkMs, inSl: hold <= q.serviceLevel });
-    this.onEvent?.('AgentConnect', [['Queue', q.id], ['MemberName', member.name], ['HoldTime', String(hold)]]);
+    this.onEvent?.('AgentConnect', [
+      ['Queue', q.id],
+      ['MemberName', member.name],
+      ['HoldTime', String(hold)],
+    ]);
     return true;
   }
 
@@ -295,7 +309,11 @@ export class QueueModel {
     q.completedTotal++;
     if (call.inSl) q.completedInSl++;
     q.talktime = q.completed === 1 ? talk : (q.talktime * 3 + talk) >> 2;
-    this.onEvent?.('AgentComplete', [['Queue', q.id], ['MemberName', m.name], ['TalkTime', String(talk)]]);
+    this.onEvent?.('AgentComplete', [
+      ['Queue', q.id],
+      ['MemberName', m.name],
+      ['TalkTime', String(talk)],
+    ]);
     return true;
   }
 
@@ -309,7 +327,11 @@ export class QueueModel {
     if (waited <= q.serviceLevel) q.abandonedInSl++;
     q.abandoned++;
     q.abandonedTotal++;
-    this.onEvent?.('QueueCallerAbandon', [['Queue', q.id], ['Position', String(position)], ['HoldTime', String(waited)]]);
+    this.onEvent?.('QueueCallerAbandon', [
+      ['Queue', q.id],
+      ['Position', String(position)],
+      ['HoldTime', String(waited)],
+    ]);
     return true;
   }
 
@@ -318,7 +340,12 @@ export class QueueModel {
     m.paused = paused;
     m.pausedReason = paused ? reason : '';
     if (paused) m.lastPause = unixOf(this.clock.now());
-    this.onEvent?.('QueueMemberPause', [['Queue', queueId], ['MemberName', memberName], ['Paused', paused ? '1' : '0'], ['PausedReason', m.pausedReason]]);
+    this.onEvent?.('QueueMemberPause', [
+      ['Queue', queueId],
+      ['MemberName', memberName],
+      ['Paused', paused ? '1' : '0'],
+      ['PausedReason', m.pausedReason],
+    ]);
   }
 
   setMemberStatus(queueId: string, memberName: string, state: DeviceStateName | number): void {

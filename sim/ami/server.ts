@@ -149,7 +149,9 @@ export class AmiServer {
     socket.on('error', () => undefined);
     socket.on('close', () => this.sessions.delete(session));
     const g = this.greeting;
-    socket.write(`${g === 'asterisk' ? `Asterisk Call Manager/${this.opts.core.amiVersion}` : g === 'pbx' ? `PBX Call Manager/${this.opts.core.amiVersion}` : g}\r\n`);
+    socket.write(
+      `${g === 'asterisk' ? `Asterisk Call Manager/${this.opts.core.amiVersion}` : g === 'pbx' ? `PBX Call Manager/${this.opts.core.amiVersion}` : g}\r\n`,
+    );
     socket.on('data', (text: string) => {
       session.pending += text;
       for (;;) {
@@ -196,7 +198,11 @@ export class AmiServer {
           s.socket.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x00, 0x0d, 0x0a, 0x0d, 0x0a]));
           return;
         case 'oversize':
-          s.socket.write(`Response: Success\r\n${idField(id).map(([k, v]) => `${k}: ${v}\r\n`).join('')}Output: ${'x'.repeat(1024 * 1024)}`);
+          s.socket.write(
+            `Response: Success\r\n${idField(id)
+              .map(([k, v]) => `${k}: ${v}\r\n`)
+              .join('')}Output: ${'x'.repeat(1024 * 1024)}`,
+          );
           return;
         case 'delay': {
           const t = setTimeout(() => {
@@ -260,7 +266,15 @@ export class AmiServer {
     switch (a) {
       case 'ping': {
         const now = this.opts.clock.now();
-        this.send(s, frame([['Response', 'Success'], ...idField(id), ['Ping', 'Pong'], ['Timestamp', `${Math.floor(now / 1000)}.${String((now % 1000) * 1000).padStart(6, '0')}`]]));
+        this.send(
+          s,
+          frame([
+            ['Response', 'Success'],
+            ...idField(id),
+            ['Ping', 'Pong'],
+            ['Timestamp', `${Math.floor(now / 1000)}.${String((now % 1000) * 1000).padStart(6, '0')}`],
+          ]),
+        );
         return;
       }
       case 'queuesummary':
@@ -315,7 +329,12 @@ export class AmiServer {
     this.send(s, frame([['Response', 'Success'], ...idField(id), ['Message', 'Authentication accepted']]));
     if (s.events && (user.read ?? []).includes('system')) {
       const t = this.opts.core.truth();
-      this.event(s, 'FullyBooted', [['Privilege', 'system,all'], ['Uptime', String(Math.floor(this.opts.clock.now() / 1000) - t.startTimeSeconds)], ['LastReload', String(Math.floor(this.opts.clock.now() / 1000) - t.reloadTimeSeconds)], ['Status', 'Fully Booted']]);
+      this.event(s, 'FullyBooted', [
+        ['Privilege', 'system,all'],
+        ['Uptime', String(Math.floor(this.opts.clock.now() / 1000) - t.startTimeSeconds)],
+        ['LastReload', String(Math.floor(this.opts.clock.now() / 1000) - t.reloadTimeSeconds)],
+        ['Status', 'Fully Booted'],
+      ]);
     }
   }
 

@@ -2,7 +2,21 @@
 // write= from 13 classes). Asterisk checks an *action* against the user's write mask; read= only
 // decides which unsolicited events a session hears (mikopbx-monitoring-sources.md §2.3).
 
-export const AMI_CLASSES = ['system', 'call', 'log', 'verbose', 'command', 'agent', 'user', 'config', 'dtmf', 'reporting', 'cdr', 'dialplan', 'originate'] as const;
+export const AMI_CLASSES = [
+  'system',
+  'call',
+  'log',
+  'verbose',
+  'command',
+  'agent',
+  'user',
+  'config',
+  'dtmf',
+  'reporting',
+  'cdr',
+  'dialplan',
+  'originate',
+] as const;
 export type AmiClass = (typeof AMI_CLASSES)[number];
 
 export interface AmiUser {

@@ -44,10 +44,20 @@ export function parseJsonBody(res: RawResponse): unknown {
   const text = res.body;
   const php = /^\s*(?:<br\s*\/?>\s*)?<b>(Warning|Notice|Deprecated|Fatal error|Parse error)<\/b>/i.exec(text);
   if (php) {
-    throw new PbxApiError('parse', res.endpoint, `HTTP ${res.status} with a PHP ${(php[1] as string).toLowerCase()} printed before the JSON (a PHP error on the PBX; see its PHP log)`, res.status);
+    throw new PbxApiError(
+      'parse',
+      res.endpoint,
+      `HTTP ${res.status} with a PHP ${(php[1] as string).toLowerCase()} printed before the JSON (a PHP error on the PBX; see its PHP log)`,
+      res.status,
+    );
   }
   if (/^\s*</.test(text) || ctype.includes('text/html')) {
-    throw new PbxApiError('parse', res.endpoint, `HTTP ${res.status} with an HTML page instead of JSON (a proxy, captive portal or web UI answered; check MIKOPBX_URL)`, res.status);
+    throw new PbxApiError(
+      'parse',
+      res.endpoint,
+      `HTTP ${res.status} with an HTML page instead of JSON (a proxy, captive portal or web UI answered; check MIKOPBX_URL)`,
+      res.status,
+    );
   }
   try {
     return JSON.parse(text);

@@ -21,7 +21,6 @@ const LOGIN_WINDOW_MS = 300_000;
 const MAX_REFUSALS = 3;
 const REFUSAL_WINDOW_MS = 1_800_000;
 
-
 const SESSION_COOKIE = /(?:^|[;,]\s*)PHPSESSID=([^;,\s]*)/;
 
 /** The PHPSESSID a response sets: a value, 'cleared' when the PBX deletes it, null when none. */
@@ -177,11 +176,21 @@ export class LegacySession {
     }
 
     if (res.status === 404) {
-      throw new PbxApiError('not-found', LEGACY_LOGIN_PATH, `HTTP 404: ${LEGACY_LOGIN_PATH} does not exist; this is not a legacy MikoPBX (≤ 2024.x): check MIKOPBX_API_VERSION`, 404);
+      throw new PbxApiError(
+        'not-found',
+        LEGACY_LOGIN_PATH,
+        `HTTP 404: ${LEGACY_LOGIN_PATH} does not exist; this is not a legacy MikoPBX (≤ 2024.x): check MIKOPBX_API_VERSION`,
+        404,
+      );
     }
     if (res.status >= 300 && res.status < 400) {
       const to = String(res.headers.location ?? '?');
-      throw new PbxApiError('http', LEGACY_LOGIN_PATH, `HTTP ${res.status} redirect to ${to} on login; set MIKOPBX_URL to the final https:// address`, res.status);
+      throw new PbxApiError(
+        'http',
+        LEGACY_LOGIN_PATH,
+        `HTTP ${res.status} redirect to ${to} on login; set MIKOPBX_URL to the final https:// address`,
+        res.status,
+      );
     }
     if (res.status >= 500) {
       throw new PbxApiError('http', LEGACY_LOGIN_PATH, `HTTP ${res.status} on login: the PBX web server failed`, res.status);

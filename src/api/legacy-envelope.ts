@@ -24,12 +24,7 @@ export function unwrapLegacy(res: RawResponse): Envelope {
     throw new PbxApiError('auth', endpoint, `HTTP 401: the PBX refused the web-admin session${said}`, 401);
   }
   if (status === 403) {
-    throw new PbxApiError(
-      'auth',
-      endpoint,
-      `HTTP 403: the web-admin user in MIKOPBX_LOGIN may not use ${endpoint}${said}; use an administrator account`,
-      403,
-    );
+    throw new PbxApiError('auth', endpoint, `HTTP 403: the web-admin user in MIKOPBX_LOGIN may not use ${endpoint}${said}; use an administrator account`, 403);
   }
   if (status === 404) {
     throw new PbxApiError('not-found', endpoint, `HTTP 404: ${endpoint} does not exist on this PBX (wrong MIKOPBX_API_VERSION, or a newer MikoPBX)`, 404);

@@ -52,7 +52,17 @@ const DEFAULT_MAX_BODY = 32 * 1024 * 1024;
 /** A Retry-After longer than this is not believed (nginx caps its ban at 1 h). */
 const MAX_RETRY_AFTER_MS = 2 * 3600_000;
 const TLS_CODES = /CERT|SSL|TLS|EPROTO|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/;
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ECONNABORTED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+]);
 
 /**
  * The only place that talks HTTP to a PBX. Requests go strictly one at a time (MikoPBX has 3 API
@@ -154,7 +164,8 @@ export class Transport {
       // The wait for a slot may have used the poll's time, or shutdown begun: check again.
       if (this.isClosed) throw new PbxApiError('shutdown', endpoint, 'not sent: the exporter is shutting down');
       const remaining = deadline - this.now();
-      if (remaining < 50) throw new PbxApiError('in_flight', endpoint, 'not sent: the poll ran out of time waiting for a free request slot (MAX_REQUESTS_IN_FLIGHT)');
+      if (remaining < 50)
+        throw new PbxApiError('in_flight', endpoint, 'not sent: the poll ran out of time waiting for a free request slot (MAX_REQUESTS_IN_FLIGHT)');
       this.budget.record();
       res = await this.fetch(spec, endpoint, Math.min(this.opts.timeoutMs, remaining));
     } finally {
@@ -249,7 +260,11 @@ export class Transport {
       this.lastTimedOut = e instanceof RequestError && e.name === 'TimeoutError';
       this.opts.onRequest?.(endpoint, 'error');
       if (tooLarge) {
-        throw new PbxApiError('too-large', endpoint, `answer larger than ${Math.round(maxBody / 1048576)} MiB; abandoned (not a MikoPBX API answer, or MIKOPBX_URL points elsewhere)`);
+        throw new PbxApiError(
+          'too-large',
+          endpoint,
+          `answer larger than ${Math.round(maxBody / 1048576)} MiB; abandoned (not a MikoPBX API answer, or MIKOPBX_URL points elsewhere)`,
+        );
       }
       if (this.isClosed) throw new PbxApiError('shutdown', endpoint, 'aborted: the exporter is shutting down');
       throw classifyRequestError(e, endpoint, timeoutMs);
@@ -272,7 +287,11 @@ function classifyRequestError(e: unknown, endpoint: string, timeoutMs: number): 
   const code = e instanceof RequestError ? (e.code ?? '') : ((e as NodeJS.ErrnoException)?.code ?? '');
   const msg = (e as Error)?.message ?? String(e);
   if (e instanceof RequestError && e.name === 'TimeoutError') {
-    return new PbxApiError('timeout', endpoint, `no complete answer within ${Math.round(timeoutMs) / 1000} s (MIKOPBX_TIMEOUT_SECONDS, or what was left of the poll interval)`);
+    return new PbxApiError(
+      'timeout',
+      endpoint,
+      `no complete answer within ${Math.round(timeoutMs) / 1000} s (MIKOPBX_TIMEOUT_SECONDS, or what was left of the poll interval)`,
+    );
   }
   if (TLS_CODES.test(code) || /certificate|SSL|TLS/i.test(msg)) {
     return new PbxApiError(

@@ -41,7 +41,12 @@ export function unwrapV3(res: RawResponse, opts: { keyConfigured?: boolean } = {
     );
   }
   if (status === 404) {
-    throw new PbxApiError('not-found', endpoint, `HTTP 404: ${endpoint} does not exist on this PBX (wrong MIKOPBX_API_VERSION, or an older/newer MikoPBX)`, 404);
+    throw new PbxApiError(
+      'not-found',
+      endpoint,
+      `HTTP 404: ${endpoint} does not exist on this PBX (wrong MIKOPBX_API_VERSION, or an older/newer MikoPBX)`,
+      404,
+    );
   }
   if (status < 200 || status >= 300) {
     let detail = '';

@@ -40,19 +40,39 @@ export class AsteriskCollector implements Collector {
     const help = (this.help = IntervalHelp.of(registry, opts.intervalSeconds));
     const registers = [registry];
     const every = (s: number) => `Refreshed every ${s} seconds.`;
-    const local = 'CoreStatus gives the PBX-local time without a zone; converted with the PBX UTC offset, and absent while the exporter does not know that offset.';
-    this.startTime = new GaugeFamily('mikopbx_asterisk_start_time_seconds', help.text('mikopbx_asterisk_start_time_seconds', (s) => `Unix time Asterisk started (AMI CoreStatus). ${local} ${every(s)}`), [], registers);
-    this.reloadTime = new GaugeFamily('mikopbx_asterisk_reload_time_seconds', help.text('mikopbx_asterisk_reload_time_seconds', (s) => `Unix time of Asterisk's last reload (its start if never reloaded; AMI CoreStatus). ${local} ${every(s)}`), [], registers);
-    this.processed = new CounterFamily(
-      'mikopbx_asterisk_processed_calls_total',
+    const local =
+      'CoreStatus gives the PBX-local time without a zone; converted with the PBX UTC offset, and absent while the exporter does not know that offset.';
+    this.startTime = new GaugeFamily(
+      'mikopbx_asterisk_start_time_seconds',
+      help.text('mikopbx_asterisk_start_time_seconds', (s) => `Unix time Asterisk started (AMI CoreStatus). ${local} ${every(s)}`),
+      [],
+      registers,
+    );
+    this.reloadTime = new GaugeFamily(
+      'mikopbx_asterisk_reload_time_seconds',
       help.text(
-        'mikopbx_asterisk_processed_calls_total',
-        (s) => `Calls Asterisk has processed (AMI CoreStatus CoreProcessedCalls, as "core show channels" counts them; absent before Asterisk 20.12 / 22.2). Asterisk counts from its start; this counter stays monotonic across restarts. ${every(s)}`,
+        'mikopbx_asterisk_reload_time_seconds',
+        (s) => `Unix time of Asterisk's last reload (its start if never reloaded; AMI CoreStatus). ${local} ${every(s)}`,
       ),
       [],
       registers,
     );
-    this.info = new GaugeFamily('mikopbx_asterisk_info', help.text('mikopbx_asterisk_info', (s) => `The Asterisk version (AMI CoreSettings); always 1. ${every(s)}`), ['version'], registers);
+    this.processed = new CounterFamily(
+      'mikopbx_asterisk_processed_calls_total',
+      help.text(
+        'mikopbx_asterisk_processed_calls_total',
+        (s) =>
+          `Calls Asterisk has processed (AMI CoreStatus CoreProcessedCalls, as "core show channels" counts them; absent before Asterisk 20.12 / 22.2). Asterisk counts from its start; this counter stays monotonic across restarts. ${every(s)}`,
+      ),
+      [],
+      registers,
+    );
+    this.info = new GaugeFamily(
+      'mikopbx_asterisk_info',
+      help.text('mikopbx_asterisk_info', (s) => `The Asterisk version (AMI CoreSettings); always 1. ${every(s)}`),
+      ['version'],
+      registers,
+    );
   }
 
   setIntervalSeconds(seconds: number): void {
@@ -69,7 +89,11 @@ export class AsteriskCollector implements Collector {
     const offset = this.opts.utcOffsetMinutes();
     const started = `${status.startupDate} ${status.startupTime}`;
     if (offset === null) {
-      if (!this.offsetUnknownLogged) ctx.log.info({ collector: this.name }, 'asterisk collector: the PBX UTC offset is not known yet; mikopbx_asterisk_start_time_seconds and mikopbx_asterisk_reload_time_seconds are not exported until it is');
+      if (!this.offsetUnknownLogged)
+        ctx.log.info(
+          { collector: this.name },
+          'asterisk collector: the PBX UTC offset is not known yet; mikopbx_asterisk_start_time_seconds and mikopbx_asterisk_reload_time_seconds are not exported until it is',
+        );
       this.offsetUnknownLogged = true;
       this.startTime.reset();
       this.reloadTime.reset();

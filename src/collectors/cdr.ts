@@ -88,7 +88,15 @@ export class CdrCollector implements Collector {
     });
     // One series per trunk, direction and disposition (2,400 at 200 trunks): a family whose bytes
     // are rendered again only after a CDR poll changed it.
-    this.providerCalls = new CounterFamily('mikopbx_provider_calls_total', help.text('mikopbx_provider_calls_total', (s) => `Completed calls through each provider, by direction relative to the provider and disposition. ${every(s)}`), ['provider', 'direction', 'disposition'], registers);
+    this.providerCalls = new CounterFamily(
+      'mikopbx_provider_calls_total',
+      help.text(
+        'mikopbx_provider_calls_total',
+        (s) => `Completed calls through each provider, by direction relative to the provider and disposition. ${every(s)}`,
+      ),
+      ['provider', 'direction', 'disposition'],
+      registers,
+    );
     this.duration = new Histogram({
       name: 'mikopbx_call_duration_seconds',
       help: help.text('mikopbx_call_duration_seconds', (s) => `Duration of completed calls, first leg start to last leg end. ${every(s)}`),
@@ -111,12 +119,18 @@ export class CdrCollector implements Collector {
     });
     this.records = new Counter({
       name: 'mikopbx_cdr_records_total',
-      help: help.text('mikopbx_cdr_records_total', (s) => `CDR legs counted, each exactly once (the start-up read of the newest id counts nothing). ${every(s)}`),
+      help: help.text(
+        'mikopbx_cdr_records_total',
+        (s) => `CDR legs counted, each exactly once (the start-up read of the newest id counts nothing). ${every(s)}`,
+      ),
       registers,
     });
     this.lastRecord = new Gauge({
       name: 'mikopbx_cdr_last_record_timestamp_seconds',
-      help: help.text('mikopbx_cdr_last_record_timestamp_seconds', (s) => `Unix end time of the newest CDR record counted (absent until one is). Refreshed every ${s} seconds.`),
+      help: help.text(
+        'mikopbx_cdr_last_record_timestamp_seconds',
+        (s) => `Unix end time of the newest CDR record counted (absent until one is). Refreshed every ${s} seconds.`,
+      ),
       registers,
     });
     this.lastRecord.remove(); // absent until a record is seen, rather than a misleading 1970

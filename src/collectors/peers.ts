@@ -34,11 +34,24 @@ export class PeersCollector implements Collector {
     for (const status of PEER_STATUSES) this.peers.set({ status }, 0);
     if (opts.details) {
       this.details = {
-        up: new GaugeFamily('mikopbx_sip_peer_up', help.text('mikopbx_sip_peer_up', (s) => `1 if the SIP extension is available, else 0. ${every(s)}`), ['extension'], registers),
-        info: new GaugeFamily('mikopbx_sip_peer_info', help.text('mikopbx_sip_peer_info', (s) => `SIP extension metadata; name is the caller id / employee name; always 1. ${every(s)}`), ['extension', 'name'], registers),
+        up: new GaugeFamily(
+          'mikopbx_sip_peer_up',
+          help.text('mikopbx_sip_peer_up', (s) => `1 if the SIP extension is available, else 0. ${every(s)}`),
+          ['extension'],
+          registers,
+        ),
+        info: new GaugeFamily(
+          'mikopbx_sip_peer_info',
+          help.text('mikopbx_sip_peer_info', (s) => `SIP extension metadata; name is the caller id / employee name; always 1. ${every(s)}`),
+          ['extension', 'name'],
+          registers,
+        ),
         rtt: new GaugeFamily(
           'mikopbx_sip_peer_rtt_seconds',
-          help.text('mikopbx_sip_peer_rtt_seconds', (s) => `Best device round-trip time of the SIP extension in seconds, where the PBX reports one. ${every(s)}`),
+          help.text(
+            'mikopbx_sip_peer_rtt_seconds',
+            (s) => `Best device round-trip time of the SIP extension in seconds, where the PBX reports one. ${every(s)}`,
+          ),
           ['extension'],
           registers,
         ),

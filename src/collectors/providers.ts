@@ -26,21 +26,36 @@ export class ProvidersCollector implements Collector {
       ['provider', 'name', 'protocol', 'host', 'username'],
       registers,
     );
-    this.state = new GaugeFamily('mikopbx_provider_state', help.text('mikopbx_provider_state', (s) => `1 for the provider's current registration state, 0 for the others. ${every(s)}`), ['provider', 'state'], registers);
+    this.state = new GaugeFamily(
+      'mikopbx_provider_state',
+      help.text('mikopbx_provider_state', (s) => `1 for the provider's current registration state, 0 for the others. ${every(s)}`),
+      ['provider', 'state'],
+      registers,
+    );
     this.registered = new GaugeFamily(
       'mikopbx_provider_registered',
       help.text('mikopbx_provider_registered', (s) => `1 if the provider is registered (state registered or ok), else 0 (also 0 when disabled). ${every(s)}`),
       ['provider'],
       registers,
     );
-    this.rtt = new GaugeFamily('mikopbx_provider_rtt_seconds', help.text('mikopbx_provider_rtt_seconds', (s) => `Round-trip time to the provider in seconds, where the PBX reports one. ${every(s)}`), ['provider'], registers);
+    this.rtt = new GaugeFamily(
+      'mikopbx_provider_rtt_seconds',
+      help.text('mikopbx_provider_rtt_seconds', (s) => `Round-trip time to the provider in seconds, where the PBX reports one. ${every(s)}`),
+      ['provider'],
+      registers,
+    );
     this.since = new GaugeFamily(
       'mikopbx_provider_state_since_timestamp_seconds',
       help.text('mikopbx_provider_state_since_timestamp_seconds', (s) => `Unix time the provider's current state began, where the PBX reports it. ${every(s)}`),
       ['provider'],
       registers,
     );
-    this.total = new Gauge({ name: 'mikopbx_providers', help: help.text('mikopbx_providers', (s) => `Number of providers in each state. ${every(s)}`), labelNames: ['state'], registers });
+    this.total = new Gauge({
+      name: 'mikopbx_providers',
+      help: help.text('mikopbx_providers', (s) => `Number of providers in each state. ${every(s)}`),
+      labelNames: ['state'],
+      registers,
+    });
     for (const state of PROVIDER_STATES) this.total.set({ state }, 0);
   }
 

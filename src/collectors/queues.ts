@@ -92,25 +92,44 @@ export class QueuesCollector implements Collector {
     const gauge = (name: string, labels: string[], text: (i: Intervals) => string) => new GaugeFamily(name, help.text(name, text), labels, registers);
     const counter = (name: string, labels: string[], text: (i: Intervals) => string) => new CounterFamily(name, help.text(name, text), labels, registers);
     this.callers = gauge('mikopbx_queue_callers', ['queue'], (i) => `Callers waiting in the call queue now. ${poll(i)}`);
-    this.longestWait = gauge('mikopbx_queue_longest_wait_seconds', ['queue'], (i) => `How long the caller waiting longest in the queue has waited, in seconds (0 with nobody waiting). ${poll(i)}`);
+    this.longestWait = gauge(
+      'mikopbx_queue_longest_wait_seconds',
+      ['queue'],
+      (i) => `How long the caller waiting longest in the queue has waited, in seconds (0 with nobody waiting). ${poll(i)}`,
+    );
     this.members = gauge(
       'mikopbx_queue_members',
       ['queue', 'state'],
       (i) =>
         `Queue members by state: logged_in (device neither unavailable nor invalid, paused ones included) and available (logged in, idle, not paused) from AMI QueueSummary every ${i.poll} seconds; in_call (on a queue call), paused and unavailable (device unavailable or invalid) counted from the QueueStatus member list every ${i.status} seconds.`,
     );
-    this.holdTime = gauge('mikopbx_queue_hold_time_seconds', ['queue'], (i) => `Asterisk's running average of the time callers waited before being answered, in seconds (each answered call weighs a quarter: (3 × old + new) / 4; 0 after a reset). ${poll(i)}`);
-    this.talkTime = gauge('mikopbx_queue_talk_time_seconds', ['queue'], (i) => `Asterisk's running average of the talk time of completed queue calls, in seconds (each call weighs a quarter; 0 after a reset). ${poll(i)}`);
+    this.holdTime = gauge(
+      'mikopbx_queue_hold_time_seconds',
+      ['queue'],
+      (i) =>
+        `Asterisk's running average of the time callers waited before being answered, in seconds (each answered call weighs a quarter: (3 × old + new) / 4; 0 after a reset). ${poll(i)}`,
+    );
+    this.talkTime = gauge(
+      'mikopbx_queue_talk_time_seconds',
+      ['queue'],
+      (i) => `Asterisk's running average of the talk time of completed queue calls, in seconds (each call weighs a quarter; 0 after a reset). ${poll(i)}`,
+    );
     this.completed = counter(
       'mikopbx_queue_calls_completed_total',
       ['queue'],
-      (i) => `Queue calls answered and ended. Asterisk counts since its start or the last reset of the queue statistics; this counter stays monotonic across those resets (a lower value counts as a reset). ${status(i)}`,
+      (i) =>
+        `Queue calls answered and ended. Asterisk counts since its start or the last reset of the queue statistics; this counter stays monotonic across those resets (a lower value counts as a reset). ${status(i)}`,
     );
-    this.abandoned = counter('mikopbx_queue_calls_abandoned_total', ['queue'], (i) => `Callers who hung up while waiting in the queue; monotonic across Asterisk's resets like mikopbx_queue_calls_completed_total. ${status(i)}`);
+    this.abandoned = counter(
+      'mikopbx_queue_calls_abandoned_total',
+      ['queue'],
+      (i) => `Callers who hung up while waiting in the queue; monotonic across Asterisk's resets like mikopbx_queue_calls_completed_total. ${status(i)}`,
+    );
     this.serviceLevel = gauge(
       'mikopbx_queue_service_level_ratio',
       ['queue'],
-      (i) => `Share (0..1) of the queue's completed calls that were answered within its service level (Asterisk's ServicelevelPerf), since the last reset of the queue statistics; 0 while none completed. ${status(i)}`,
+      (i) =>
+        `Share (0..1) of the queue's completed calls that were answered within its service level (Asterisk's ServicelevelPerf), since the last reset of the queue statistics; 0 while none completed. ${status(i)}`,
     );
     this.info = gauge(
       'mikopbx_queue_info',
@@ -120,9 +139,17 @@ export class QueuesCollector implements Collector {
     );
     if (opts.memberDetails) {
       this.details = {
-        state: gauge('mikopbx_queue_member_state', ['queue', 'member', 'state'], (i) => `1 for the queue member's current Asterisk device state, 0 for the others; member is the member name (the extension on MikoPBX). ${status(i)}`),
+        state: gauge(
+          'mikopbx_queue_member_state',
+          ['queue', 'member', 'state'],
+          (i) => `1 for the queue member's current Asterisk device state, 0 for the others; member is the member name (the extension on MikoPBX). ${status(i)}`,
+        ),
         paused: gauge('mikopbx_queue_member_paused', ['queue', 'member'], (i) => `1 if the queue member is paused, else 0. ${status(i)}`),
-        callsTaken: counter('mikopbx_queue_member_calls_taken_total', ['queue', 'member'], (i) => `Queue calls the member answered and ended; monotonic across Asterisk's resets of the queue statistics. ${status(i)}`),
+        callsTaken: counter(
+          'mikopbx_queue_member_calls_taken_total',
+          ['queue', 'member'],
+          (i) => `Queue calls the member answered and ended; monotonic across Asterisk's resets of the queue statistics. ${status(i)}`,
+        ),
       };
     }
   }
@@ -160,7 +187,10 @@ export class QueuesCollector implements Collector {
       } catch (e) {
         // Names are a nicety: the queues are exported without them, and the next try is an interval away.
         const log = this.namesFailedLogged ? ctx.log.debug.bind(ctx.log) : ctx.log.warn.bind(ctx.log);
-        log({ collector: this.name, err: e }, `queues collector: queue names from REST call-queues failed (${e instanceof Error ? e.message : String(e)}); mikopbx_queue_info keeps the names it had (or ""), next try in ${this.intervals.names} s`);
+        log(
+          { collector: this.name, err: e },
+          `queues collector: queue names from REST call-queues failed (${e instanceof Error ? e.message : String(e)}); mikopbx_queue_info keeps the names it had (or ""), next try in ${this.intervals.names} s`,
+        );
         this.namesFailedLogged = true;
       }
     }
@@ -196,7 +226,8 @@ export class QueuesCollector implements Collector {
       talk.push([queue, q.talkTime]);
       members.push([[q.queue, 'logged_in'], q.loggedIn], [[q.queue, 'available'], q.available]);
       const counted = this.status?.memberCounts.get(q.queue);
-      if (counted) members.push([[q.queue, 'in_call'], counted.in_call], [[q.queue, 'paused'], counted.paused], [[q.queue, 'unavailable'], counted.unavailable]);
+      if (counted)
+        members.push([[q.queue, 'in_call'], counted.in_call], [[q.queue, 'paused'], counted.paused], [[q.queue, 'unavailable'], counted.unavailable]);
       const named = this.names.get(q.queue);
       info.push([[q.queue, named?.name ?? '', named?.extension ?? '', this.status?.strategy.get(q.queue) ?? named?.strategy ?? ''], 1]);
     }

@@ -47,15 +47,52 @@ export class SystemCollector implements Collector {
     this.size = gauge('mikopbx_storage_size_bytes', (s) => `Size of the PBX's storage disk in bytes. ${disk(s)}`);
     this.used = gauge('mikopbx_storage_used_bytes', (s) => `Used space on the PBX's storage disk in bytes. ${disk(s)}`);
     this.free = gauge('mikopbx_storage_free_bytes', (s) => `Free space on the PBX's storage disk in bytes. ${disk(s)}`);
-    this.category = gauge('mikopbx_storage_category_bytes', (s) => `Space used on the storage disk by category (call recordings, CDR database, logs, …), in bytes; "other" is the rest and may be negative. ${disk(s)}`, ['category']);
-    this.s3Enabled = gauge('mikopbx_storage_s3_enabled', (s) => `1 if offloading recordings to S3 is enabled on the PBX, else 0 (absent where the PBX does not say). ${disk(s)}`);
-    this.s3Bytes = gauge('mikopbx_storage_s3_bytes', (s) => `Bytes of recordings held in S3 storage, as the PBX reports them (absent where it does not say). ${disk(s)}`);
-    this.advice = gauge('mikopbx_advice', (s) => `MikoPBX's own system warnings (advice), counted by level and message template. ${every(s)}`, ['level', 'template']);
-    this.updateAvailable = gauge('mikopbx_advice_update_available', (s) => `1 if the PBX offers a newer MikoPBX version (advice adv_AvailableNewVersionPBX), else 0. ${every(s)}`);
-    this.updateInfo = gauge('mikopbx_advice_update_info', (s) => `The MikoPBX version the PBX offers as an update; always 1, absent when none is offered. ${every(s)}`, ['version']);
+    this.category = gauge(
+      'mikopbx_storage_category_bytes',
+      (s) =>
+        `Space used on the storage disk by category (call recordings, CDR database, logs, …), in bytes; "other" is the rest and may be negative. ${disk(s)}`,
+      ['category'],
+    );
+    this.s3Enabled = gauge(
+      'mikopbx_storage_s3_enabled',
+      (s) => `1 if offloading recordings to S3 is enabled on the PBX, else 0 (absent where the PBX does not say). ${disk(s)}`,
+    );
+    this.s3Bytes = gauge(
+      'mikopbx_storage_s3_bytes',
+      (s) => `Bytes of recordings held in S3 storage, as the PBX reports them (absent where it does not say). ${disk(s)}`,
+    );
+    this.advice = gauge('mikopbx_advice', (s) => `MikoPBX's own system warnings (advice), counted by level and message template. ${every(s)}`, [
+      'level',
+      'template',
+    ]);
+    this.updateAvailable = gauge(
+      'mikopbx_advice_update_available',
+      (s) => `1 if the PBX offers a newer MikoPBX version (advice adv_AvailableNewVersionPBX), else 0. ${every(s)}`,
+    );
+    this.updateInfo = gauge(
+      'mikopbx_advice_update_info',
+      (s) => `The MikoPBX version the PBX offers as an update; always 1, absent when none is offered. ${every(s)}`,
+      ['version'],
+    );
     this.banned = gauge('mikopbx_banned_ips', (s) => `IP addresses banned by the PBX's fail2ban, by jail (never one series per IP). ${every(s)}`, ['jail']);
-    this.skew = gauge('mikopbx_clock_skew_seconds', (s) => `PBX clock minus the exporter's clock, in seconds, corrected by half the request's round trip (±0.5 s: the PBX reports whole seconds). ${every(s)}`);
-    this.all = [this.size, this.used, this.free, this.category, this.s3Enabled, this.s3Bytes, this.advice, this.updateAvailable, this.updateInfo, this.banned, this.skew];
+    this.skew = gauge(
+      'mikopbx_clock_skew_seconds',
+      (s) =>
+        `PBX clock minus the exporter's clock, in seconds, corrected by half the request's round trip (±0.5 s: the PBX reports whole seconds). ${every(s)}`,
+    );
+    this.all = [
+      this.size,
+      this.used,
+      this.free,
+      this.category,
+      this.s3Enabled,
+      this.s3Bytes,
+      this.advice,
+      this.updateAvailable,
+      this.updateInfo,
+      this.banned,
+      this.skew,
+    ];
     this.resetAdvice();
     this.resetBans();
   }
@@ -92,7 +129,11 @@ export class SystemCollector implements Collector {
         // An older v3 build without this endpoint (firewall:getBannedIps came in 2026.1): the part
         // does not exist there, which is no failure of the collector.
         if (e instanceof PbxApiError && e.kind === 'not-found') {
-          if (!this.missing.has(part)) ctx.log.info({ collector: this.name, part, endpoint: e.endpoint }, `system collector: this PBX has no ${e.endpoint} endpoint; its ${part} series are not exported`);
+          if (!this.missing.has(part))
+            ctx.log.info(
+              { collector: this.name, part, endpoint: e.endpoint },
+              `system collector: this PBX has no ${e.endpoint} endpoint; its ${part} series are not exported`,
+            );
           this.missing.add(part);
           this.drop(part);
           continue;
@@ -100,7 +141,11 @@ export class SystemCollector implements Collector {
         first ??= e;
         ctx.log.debug({ collector: this.name, part, err: e }, `system collector: the ${part} read failed`);
         // A PBX that did not answer in time would only make the next reads wait (3 API workers).
-        if (e instanceof PbxApiError && (e.kind === 'timeout' || e.kind === 'network' || e.kind === 'budget' || e.kind === 'shutdown' || e.kind === 'backoff' || e.kind === 'in_flight')) break;
+        if (
+          e instanceof PbxApiError &&
+          (e.kind === 'timeout' || e.kind === 'network' || e.kind === 'budget' || e.kind === 'shutdown' || e.kind === 'backoff' || e.kind === 'in_flight')
+        )
+          break;
       }
     }
     if (first !== null) throw first;

@@ -63,7 +63,12 @@ export interface CollectorSpec {
  */
 export const COLLECTOR_TABLE = [
   // Live channels correct legacy peer states: peers run after calls.
-  { name: 'peers', schedule: 'status', statusRank: 2, create: (d) => new PeersCollector(d.registry, { intervalSeconds: d.intervalSeconds, details: d.peerDetails }) },
+  {
+    name: 'peers',
+    schedule: 'status',
+    statusRank: 2,
+    create: (d) => new PeersCollector(d.registry, { intervalSeconds: d.intervalSeconds, details: d.peerDetails }),
+  },
   // Trunk ids identify trunk channels: providers run first.
   { name: 'providers', schedule: 'status', statusRank: 0, create: (d) => new ProvidersCollector(d.registry, d.intervalSeconds) },
   { name: 'calls', schedule: 'status', statusRank: 1, create: (d) => new CallsCollector(d.registry, d.intervalSeconds) },
@@ -93,7 +98,8 @@ export const COLLECTOR_TABLE = [
     name: 'queues',
     schedule: 'queues',
     source: 'ami',
-    create: (d) => (d.ami ? new QueuesCollector(d.registry, d.ami, d.queueNames, { intervalSeconds: d.intervalSeconds, memberDetails: d.queueMemberDetails }) : null),
+    create: (d) =>
+      d.ami ? new QueuesCollector(d.registry, d.ami, d.queueNames, { intervalSeconds: d.intervalSeconds, memberDetails: d.queueMemberDetails }) : null,
   },
   {
     name: 'asterisk',
@@ -113,12 +119,16 @@ export function collectorSpec(name: CollectorName): CollectorSpec {
 }
 
 /** The collectors of the shared status poll, in the order they run. */
-export const STATUS_ORDER: readonly CollectorName[] = COLLECTOR_TABLE.filter((c): c is Extract<(typeof COLLECTOR_TABLE)[number], { schedule: 'status' }> => c.schedule === 'status')
+export const STATUS_ORDER: readonly CollectorName[] = COLLECTOR_TABLE.filter(
+  (c): c is Extract<(typeof COLLECTOR_TABLE)[number], { schedule: 'status' }> => c.schedule === 'status',
+)
   .sort((a, b) => a.statusRank - b.statusRank)
   .map((c) => c.name);
 
 /** The collectors that run on a schedule of their own (one job each). */
-export const OWN_SCHEDULE: readonly (CollectorName & ScheduleName)[] = COLLECTOR_TABLE.filter((c) => c.schedule !== 'status').map((c) => c.name as CollectorName & ScheduleName);
+export const OWN_SCHEDULE: readonly (CollectorName & ScheduleName)[] = COLLECTOR_TABLE.filter((c) => c.schedule !== 'status').map(
+  (c) => c.name as CollectorName & ScheduleName,
+);
 
 /** The collectors that read AMI. */
 export const AMI_COLLECTORS: readonly CollectorName[] = COLLECTOR_TABLE.filter((c) => 'source' in c && c.source === 'ami').map((c) => c.name);

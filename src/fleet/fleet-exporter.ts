@@ -72,7 +72,13 @@ export async function startFleetExporter(settings: FleetSettings, logger: Logger
     { shard, maxRequestsInFlight: settings.maxRequestsInFlight },
   );
   const fleetMetrics = metrics;
-  const describe = (c: FleetChanges) => ({ added: c.added.length, removed: c.removed.length, changed: c.changed.length, unchanged: c.unchanged.length, otherShards: c.otherShards });
+  const describe = (c: FleetChanges) => ({
+    added: c.added.length,
+    removed: c.removed.length,
+    changed: c.changed.length,
+    unchanged: c.unchanged.length,
+    otherShards: c.otherShards,
+  });
   const first = fleet.apply(specs);
   fleetMetrics.targetsInFile.set(specs.length);
   fleetMetrics.reloadSuccess.set(1);
@@ -90,7 +96,8 @@ export async function startFleetExporter(settings: FleetSettings, logger: Logger
           fleetRegistry: fleetMetrics.registry,
           processRegistry,
           logger,
-          advertise: () => `${settings.defaults.listenAddress === '0.0.0.0' || settings.defaults.listenAddress === '::' ? 'localhost' : settings.defaults.listenAddress}:${port}`,
+          advertise: () =>
+            `${settings.defaults.listenAddress === '0.0.0.0' || settings.defaults.listenAddress === '::' ? 'localhost' : settings.defaults.listenAddress}:${port}`,
           ...hooks,
         });
         forget = routes.forget;
@@ -119,7 +126,10 @@ export async function startFleetExporter(settings: FleetSettings, logger: Logger
     throw e;
   }
   scheduler.start();
-  logger.info({ address: settings.defaults.listenAddress, port, tls: web.tls, targetsFile: file, shard: `${shard.index}/${shard.count}`, ...describe(first) }, 'mikopbx-exporter listening (fleet mode)');
+  logger.info(
+    { address: settings.defaults.listenAddress, port, tls: web.tls, targetsFile: file, shard: `${shard.index}/${shard.count}`, ...describe(first) },
+    'mikopbx-exporter listening (fleet mode)',
+  );
 
   const reload = (reason: string): FleetChanges | null => {
     let next;

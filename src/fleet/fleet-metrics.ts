@@ -36,10 +36,14 @@ export class FleetMetrics {
         for (const state of TARGET_STATES) this.set({ state }, states.get(state) ?? 0);
       },
     });
-    this.targetsInFile = new Gauge({ name: 'mikopbx_exporter_targets_in_file', help: 'Targets in the targets file, all shards together (the last file loaded successfully).', registers });
+    this.targetsInFile = new Gauge({
+      name: 'mikopbx_exporter_targets_in_file',
+      help: 'Targets in the targets file, all shards together (the last file loaded successfully).',
+      registers,
+    });
     new Gauge({
       name: 'mikopbx_exporter_shard_info',
-      help: 'This replica\'s shard (SHARD=index/count): it polls the targets that rendezvous hashing of their names gives to it; always 1.',
+      help: "This replica's shard (SHARD=index/count): it polls the targets that rendezvous hashing of their names gives to it; always 1.",
       labelNames: ['index', 'count'],
       registers,
     }).set({ index: String(opts.shard.index), count: String(opts.shard.count) }, 1);
@@ -67,7 +71,11 @@ export class FleetMetrics {
         this.set(view.requestsQueued());
       },
     });
-    new Gauge({ name: 'mikopbx_exporter_max_requests_in_flight', help: 'MAX_REQUESTS_IN_FLIGHT: the limit of requests in flight shared by all targets.', registers }).set(opts.maxRequestsInFlight);
+    new Gauge({
+      name: 'mikopbx_exporter_max_requests_in_flight',
+      help: 'MAX_REQUESTS_IN_FLIGHT: the limit of requests in flight shared by all targets.',
+      registers,
+    }).set(opts.maxRequestsInFlight);
     this.pollLateness = new Histogram({
       name: 'mikopbx_exporter_poll_lateness_seconds',
       help: 'How long after its due time each poll started, by schedule (status, cdr, system, queues, asterisk): a timer starts each poll at its due millisecond, so this is how long the event loop kept it waiting.',
@@ -87,9 +95,22 @@ export class FleetMetrics {
       buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5],
       registers,
     });
-    this.reloadSuccess = new Gauge({ name: 'mikopbx_exporter_targets_file_last_reload_successful', help: '1 if the last load of TARGETS_FILE succeeded, else 0 (the targets of the previous load keep running).', registers });
-    this.reloadTimestamp = new Gauge({ name: 'mikopbx_exporter_targets_file_last_reload_success_timestamp_seconds', help: 'Unix time of the last successful load of TARGETS_FILE.', registers });
-    this.reloads = new Counter({ name: 'mikopbx_exporter_targets_file_reloads_total', help: 'Loads of TARGETS_FILE after the start (SIGHUP or a change of its content), by result (success, failure).', labelNames: ['result'], registers });
+    this.reloadSuccess = new Gauge({
+      name: 'mikopbx_exporter_targets_file_last_reload_successful',
+      help: '1 if the last load of TARGETS_FILE succeeded, else 0 (the targets of the previous load keep running).',
+      registers,
+    });
+    this.reloadTimestamp = new Gauge({
+      name: 'mikopbx_exporter_targets_file_last_reload_success_timestamp_seconds',
+      help: 'Unix time of the last successful load of TARGETS_FILE.',
+      registers,
+    });
+    this.reloads = new Counter({
+      name: 'mikopbx_exporter_targets_file_reloads_total',
+      help: 'Loads of TARGETS_FILE after the start (SIGHUP or a change of its content), by result (success, failure).',
+      labelNames: ['result'],
+      registers,
+    });
     for (const schedule of ['status', 'cdr', 'system', 'queues', 'asterisk']) {
       this.pollsOverrun.inc({ schedule }, 0);
     }

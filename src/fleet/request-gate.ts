@@ -59,7 +59,13 @@ export class RequestGate {
       const onAbort = () => {
         const i = this.waiting.indexOf(waiter);
         if (i >= 0) this.waiting.splice(i, 1);
-        reject(new PbxApiError('in_flight', endpoint, `not sent: MAX_REQUESTS_IN_FLIGHT (${this.limit}) requests to other PBXs were in flight for the rest of this poll`));
+        reject(
+          new PbxApiError(
+            'in_flight',
+            endpoint,
+            `not sent: MAX_REQUESTS_IN_FLIGHT (${this.limit}) requests to other PBXs were in flight for the rest of this poll`,
+          ),
+        );
       };
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -86,7 +92,7 @@ export class RequestGate {
 
   /** The first waiter that fits: a suspect over its share does not hold up those behind it. */
   private grantNext(): void {
-    for (let i = 0; i < this.waiting.length && this.inFlight < this.limit; ) {
+    for (let i = 0; i < this.waiting.length && this.inFlight < this.limit;) {
       const w = this.waiting[i] as Waiter;
       if (!this.fits(w.suspect)) {
         i += 1;

@@ -150,10 +150,15 @@ function schemaProblem(located: Located, error: ErrorObject): never {
     case 'enum':
       return located.fail(path, `must be one of ${(params.allowedValues as unknown[]).join(', ')}`);
     case 'pattern':
-      return path.at(-1) === 'name' ? located.fail(path, 'must be lower-case letters, digits, "-", "_" or "." (at most 63), starting with a letter or digit') : located.fail(path, `must match ${String(params.pattern)}`);
+      return path.at(-1) === 'name'
+        ? located.fail(path, 'must be lower-case letters, digits, "-", "_" or "." (at most 63), starting with a letter or digit')
+        : located.fail(path, `must match ${String(params.pattern)}`);
     case 'propertyNames':
     case 'not':
-      return located.fail(path, 'has a key that is not allowed here (label names are [a-zA-Z_][a-zA-Z0-9_]*, not starting with "__", not instance or job; auth module names are letters, digits, "-", "_", ".")');
+      return located.fail(
+        path,
+        'has a key that is not allowed here (label names are [a-zA-Z_][a-zA-Z0-9_]*, not starting with "__", not instance or job; auth module names are letters, digits, "-", "_", ".")',
+      );
     default:
       return located.fail(path, error.message ?? 'is invalid');
   }
@@ -184,10 +189,16 @@ function readAuthModules(located: Located, raw: Obj | undefined, env: NodeJS.Pro
     const apiKey = secretOf(located, path, m, 'api_key', env);
     const password = secretOf(located, path, m, 'password', env);
     const login = m.login as string | undefined;
-    if (apiKey !== undefined && (login !== undefined || password !== undefined)) located.fail(path, 'has both an API key and a login; an auth module is one or the other');
-    if (apiKey === undefined && login === undefined) located.fail(path, 'needs api_key_file or api_key_env (v3), or login with password_file or password_env (legacy)');
+    if (apiKey !== undefined && (login !== undefined || password !== undefined))
+      located.fail(path, 'has both an API key and a login; an auth module is one or the other');
+    if (apiKey === undefined && login === undefined)
+      located.fail(path, 'needs api_key_file or api_key_env (v3), or login with password_file or password_env (legacy)');
     located.at(path, () =>
-      checkCredentials({ apiKey, login, password }, 'auto', { apiKey: `${dotted(path)}.api_key`, login: `${dotted(path)}.login`, password: `${dotted(path)}.password_file` }),
+      checkCredentials({ apiKey, login, password }, 'auto', {
+        apiKey: `${dotted(path)}.api_key`,
+        login: `${dotted(path)}.login`,
+        password: `${dotted(path)}.password_file`,
+      }),
     );
     out.set(name, { ...(apiKey !== undefined ? { apiKey } : {}), ...(login !== undefined ? { login } : {}), ...(password !== undefined ? { password } : {}) });
   }
@@ -218,10 +229,17 @@ function targetConfig(located: Located, index: number, t: Obj, defaults: FleetSe
     if (!found) located.fail([...path, 'auth'], `names the auth module ${authName}, which auth_modules does not define`);
     auth = found;
   }
-  Object.assign(config, { apiKey: auth.apiKey, login: auth.login, password: auth.password }, amiSettings(located, path, t.ami as Obj | undefined, modules, defaults));
+  Object.assign(
+    config,
+    { apiKey: auth.apiKey, login: auth.login, password: auth.password },
+    amiSettings(located, path, t.ami as Obj | undefined, modules, defaults),
+  );
   const built = config as unknown as Config;
   if (built.apiVersion === 'legacy' && built.login === undefined && built.apiKey !== undefined) {
-    located.fail([...path, 'api_version'], `is legacy, but the auth module ${authName ?? ''} has an API key (legacy MikoPBX has no API keys; use login and password_file)`);
+    located.fail(
+      [...path, 'api_version'],
+      `is legacy, but the auth module ${authName ?? ''} has an API key (legacy MikoPBX has no API keys; use login and password_file)`,
+    );
   }
   return built;
 }
@@ -239,7 +257,11 @@ function amiSettings(
   const name = ami.auth as string;
   const module = modules.get(name);
   if (!module) located.fail([...path, 'ami', 'auth'], `names the auth module ${name}, which auth_modules does not define`);
-  if (module.login === undefined) located.fail([...path, 'ami', 'auth'], `names the auth module ${name}, which has an API key; AMI needs a login (the AMI user) with password_file or password_env`);
+  if (module.login === undefined)
+    located.fail(
+      [...path, 'ami', 'auth'],
+      `names the auth module ${name}, which has an API key; AMI needs a login (the AMI user) with password_file or password_env`,
+    );
   return {
     amiUser: module.login,
     amiPassword: module.password,

@@ -45,7 +45,10 @@ export class BasicAuth {
     const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
     if (!m) return false;
     const now = (this.opts.now ?? Date.now)();
-    const key = createHash('sha256').update(this.salt).update(m[1] as string).digest('base64');
+    const key = createHash('sha256')
+      .update(this.salt)
+      .update(m[1] as string)
+      .digest('base64');
     const hit = this.cache.get(key);
     if (hit && now - hit.at < (this.opts.cacheTtlMs ?? 60_000)) {
       this.cache.delete(key); // re-insert: most recently used last

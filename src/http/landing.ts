@@ -19,7 +19,9 @@ export function renderLanding(info: LandingInfo): string {
       const dur = result ? `${result.durationSeconds.toFixed(3)} s` : '';
       const err = result?.error ? esc(result.error) : '';
       const schedule =
-        intervalSeconds === configuredSeconds ? `every ${intervalSeconds} s` : `every ${intervalSeconds} s (configured ${configuredSeconds} s; stretched to fit MIKOPBX_MAX_REQUESTS_PER_MINUTE)`;
+        intervalSeconds === configuredSeconds
+          ? `every ${intervalSeconds} s`
+          : `every ${intervalSeconds} s (configured ${configuredSeconds} s; stretched to fit MIKOPBX_MAX_REQUESTS_PER_MINUTE)`;
       return `<tr><td>${esc(name)}</td><td>${schedule}</td><td class="${state.replace(/ /g, '-')}">${state}</td><td>${when}</td><td>${dur}</td><td>${err}</td></tr>`;
     })
     .join('\n');

@@ -23,7 +23,12 @@ export function send(res: http.ServerResponse, status: number, type: string, bod
 }
 
 /** Runs a protected route after the authorize hook (which answers refusals itself). */
-export async function guarded(req: http.IncomingMessage, res: http.ServerResponse, opts: { authorize?: RouteHooks['authorize']; logger: Logger }, serve: () => unknown): Promise<void> {
+export async function guarded(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  opts: { authorize?: RouteHooks['authorize']; logger: Logger },
+  serve: () => unknown,
+): Promise<void> {
   try {
     if (opts.authorize && !(await opts.authorize(req, res))) return;
     await serve();
@@ -100,7 +105,12 @@ export function routePath(req: http.IncomingMessage, res: http.ServerResponse, h
 }
 
 /** /metrics-like answers: the ready fast path without a promise, else the async one. */
-export function serveBody(req: http.IncomingMessage, res: http.ServerResponse, body: MetricsBody, opts: { authorize?: RouteHooks['authorize']; logger: Logger }): void {
+export function serveBody(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  body: MetricsBody,
+  opts: { authorize?: RouteHooks['authorize']; logger: Logger },
+): void {
   // Prometheus' path: without an authorize hook and with the answer ready, no promise at all.
   if (!opts.authorize) {
     try {

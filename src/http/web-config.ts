@@ -91,7 +91,11 @@ function section(file: string, v: unknown, where: string, allowed: readonly stri
   if (typeof v !== 'object' || Array.isArray(v)) fail(file, `${where} must be a mapping`);
   const o = v as Obj;
   const unknown = Object.keys(o).filter((k) => !allowed.includes(k));
-  if (unknown.length > 0) fail(file, `unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `${where ? `${where}.` : ''}${k}`).join(', ')} (allowed: ${allowed.join(', ')})`);
+  if (unknown.length > 0)
+    fail(
+      file,
+      `unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `${where ? `${where}.` : ''}${k}`).join(', ')} (allowed: ${allowed.join(', ')})`,
+    );
   return o;
 }
 

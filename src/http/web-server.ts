@@ -102,7 +102,10 @@ export function createWebServer(opts: WebServerOptions): WebServer {
       return;
     }
     if ((next.tls === undefined) !== (cfg.tls === undefined) || (next.tls && cfg.tls && next.tls.clientAuth !== cfg.tls.clientAuth)) {
-      logger.warn({ reason: 'web_config' }, 'web config: switching TLS on or off, or changing client_auth_type, needs a restart; TLS stays as it was until then, other changes are applied');
+      logger.warn(
+        { reason: 'web_config' },
+        'web config: switching TLS on or off, or changing client_auth_type, needs a restart; TLS stays as it was until then, other changes are applied',
+      );
       next = { ...next, tls: cfg.tls };
     }
     if (next.tls && server instanceof https.Server) server.setSecureContext(tlsServerOptions(next.tls));

@@ -75,7 +75,10 @@ export class HealthMetrics {
     });
     this.collectorSuccess = new Gauge({
       name: 'mikopbx_collector_success',
-      help: help.text('mikopbx_collector_success', (i) => `1 if the collector's last run succeeded, else 0 (a run the exporter did not send leaves it as it was); ${runs(i)}.`),
+      help: help.text(
+        'mikopbx_collector_success',
+        (i) => `1 if the collector's last run succeeded, else 0 (a run the exporter did not send leaves it as it was); ${runs(i)}.`,
+      ),
       labelNames: ['collector'],
       registers,
     });
@@ -138,17 +141,17 @@ export class HealthMetrics {
       this.ami = {
         up: new Gauge({
           name: 'mikopbx_ami_up',
-          help: 'Whether the exporter\'s AMI session to the PBX is logged in (1) or not (0: connecting, reconnecting after a drop, or paused after a refused login); refreshed after every poll.',
+          help: "Whether the exporter's AMI session to the PBX is logged in (1) or not (0: connecting, reconnecting after a drop, or paused after a refused login); refreshed after every poll.",
           registers,
         }),
         backoffUntil: new Gauge({
           name: 'mikopbx_ami_backoff_until_timestamp_seconds',
-          help: 'Unix time until which the AMI session sends nothing (a reconnect pause after a drop, or a long pause after a refused login, so that fail2ban\'s asterisk_ami jail never bans the exporter); 0 when not paused.',
+          help: "Unix time until which the AMI session sends nothing (a reconnect pause after a drop, or a long pause after a refused login, so that fail2ban's asterisk_ami jail never bans the exporter); 0 when not paused.",
           registers,
         }),
         loginRefused: new Gauge({
           name: 'mikopbx_ami_login_refused',
-          help: '1 while the PBX refuses the AMI login (MIKOPBX_AMI_USER / MIKOPBX_AMI_PASSWORD wrong, or the user\'s network filter excludes the exporter), else 0.',
+          help: "1 while the PBX refuses the AMI login (MIKOPBX_AMI_USER / MIKOPBX_AMI_PASSWORD wrong, or the user's network filter excludes the exporter), else 0.",
           registers,
         }),
       };

@@ -75,7 +75,13 @@ export abstract class SeriesFamily {
   }
 
   /** prom-client's view of the family (for `registry.metrics()`, `getMetricsAsJSON()` and tests). */
-  async get(): Promise<{ name: string; help: string; type: 'gauge' | 'counter'; aggregator: 'sum'; values: { value: number; labels: Record<string, string> }[] }> {
+  async get(): Promise<{
+    name: string;
+    help: string;
+    type: 'gauge' | 'counter';
+    aggregator: 'sum';
+    values: { value: number; labels: Record<string, string> }[];
+  }> {
     const values = [...this.rows()].map(([labels, value]) => ({ value, labels: Object.fromEntries(this.labelNames.map((l, i) => [l, labels[i] as string])) }));
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }

@@ -53,7 +53,13 @@ export class CollectorRuns {
    * fails it without a request. A run the exporter did not send (budget, shutdown) is counted as
    * skipped and changes nothing else: its last result, success and duration stand.
    */
-  async run(name: CollectorName, collector: Collector | undefined, api: PbxApi | null, presetError: unknown, opts: { needsApi: boolean } = { needsApi: true }): Promise<unknown> {
+  async run(
+    name: CollectorName,
+    collector: Collector | undefined,
+    api: PbxApi | null,
+    presetError: unknown,
+    opts: { needsApi: boolean } = { needsApi: true },
+  ): Promise<unknown> {
     const { health, pollLog, now } = this.opts;
     const start = this.opts.monotonicMs();
     let error: unknown = presetError ?? null;

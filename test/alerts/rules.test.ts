@@ -33,7 +33,9 @@ interface UnitTestDoc {
 
 const rules = parse(readFileSync(rulesFile, 'utf8')) as RulesDoc;
 const alerts = rules.groups.flatMap((g) => g.rules.filter((r): r is Rule & { alert: string } => typeof r.alert === 'string'));
-const testFiles = readdirSync(testsDir).filter((f) => f.endsWith('.yml')).sort();
+const testFiles = readdirSync(testsDir)
+  .filter((f) => f.endsWith('.yml'))
+  .sort();
 
 const promtool = locateTools('promtool');
 
@@ -86,7 +88,14 @@ describe('alert rule conventions', () => {
 
   it('has a runbook section for every alert', () => {
     const runbook = readFileSync(runbookFile, 'utf8');
-    const anchors = new Set([...runbook.matchAll(/^#{2,3} +(.+?) *$/gm)].map((m) => (m[1] as string).toLowerCase().replace(/[^a-z0-9 _-]/g, '').replace(/ /g, '-')));
+    const anchors = new Set(
+      [...runbook.matchAll(/^#{2,3} +(.+?) *$/gm)].map((m) =>
+        (m[1] as string)
+          .toLowerCase()
+          .replace(/[^a-z0-9 _-]/g, '')
+          .replace(/ /g, '-'),
+      ),
+    );
     for (const a of alerts) expect(anchors, `docs/runbook.md section for ${a.alert}`).toContain(a.alert.toLowerCase());
   });
 

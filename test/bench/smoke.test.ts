@@ -47,13 +47,26 @@ const FLEET_ROWS = [
 // benchmark script working, every phase at a tiny scale.
 describe('npm run bench (BENCH_SMOKE=1)', () => {
   it('runs every phase and prints both tables', { timeout: 90_000 }, () => {
-    const r = spawnSync(NODE, ['bench/run.ts'], { cwd: ROOT, env: { ...process.env, BENCH_SMOKE: '1', BENCH_FLEET: '1', BENCH_FLEET_ONLY: '0', BENCH_FLEET_SIZES: '' }, encoding: 'utf8', timeout: 80_000 });
+    const r = spawnSync(NODE, ['bench/run.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, BENCH_SMOKE: '1', BENCH_FLEET: '1', BENCH_FLEET_ONLY: '0', BENCH_FLEET_SIZES: '' },
+      encoding: 'utf8',
+      timeout: 80_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     const table = r.stdout.split('\n').filter((l) => l.startsWith('| '));
     expect(table[0]).toContain('| measure | mikopbx-exporter | prom-client per scrape | nginx, same bytes |');
-    for (const row of ROWS) expect(table.some((l) => l.startsWith(`| ${row}`)), row).toBe(true);
+    for (const row of ROWS)
+      expect(
+        table.some((l) => l.startsWith(`| ${row}`)),
+        row,
+      ).toBe(true);
     expect(table).toContain('| fleet measure | 1 target (base) | 5 targets | 10 targets | goal | verdict (smoke: not judged) |');
-    for (const row of FLEET_ROWS) expect(table.some((l) => l.startsWith(`| ${row}`)), row).toBe(true);
+    for (const row of FLEET_ROWS)
+      expect(
+        table.some((l) => l.startsWith(`| ${row}`)),
+        row,
+      ).toBe(true);
     for (const line of table.slice(2)) expect(line, line).not.toMatch(/\bNaN\b|undefined/);
   });
 });

@@ -17,9 +17,29 @@ const vars = Object.fromEntries(d.templating.list.map((v) => [v.name, v]));
 
 // Grafana unit ids used or plausible on this dashboard (a typo like "secs" fails).
 const GRAFANA_UNITS = new Set([
-  'none', 'short', 'percent', 'percentunit', 's', 'ms', 'dtdurations', 'dtdurationms', 'dateTimeAsIso',
-  'dateTimeAsLocal', 'dateTimeFromNow', 'reqps', 'reqpm', 'cps', 'cpm', 'recps', 'recpm', 'ops', 'opm', 'bytes',
-  'decbytes', 'bool', 'bool_on_off',
+  'none',
+  'short',
+  'percent',
+  'percentunit',
+  's',
+  'ms',
+  'dtdurations',
+  'dtdurationms',
+  'dateTimeAsIso',
+  'dateTimeAsLocal',
+  'dateTimeFromNow',
+  'reqps',
+  'reqpm',
+  'cps',
+  'cpm',
+  'recps',
+  'recpm',
+  'ops',
+  'opm',
+  'bytes',
+  'decbytes',
+  'bool',
+  'bool_on_off',
 ]);
 
 function isDsVar(ds: DsRef | string | undefined): boolean {
@@ -145,7 +165,10 @@ describe('dashboard: queries (target-job, target-instance, target-rate-interval,
       }
       if (s.calls.includes('histogram_quantile')) {
         expect(s.groupingLabels, title(panel)).toContain('le');
-        expect(s.selectors.every((x) => x.name?.endsWith('_bucket')), title(panel)).toBe(true);
+        expect(
+          s.selectors.every((x) => x.name?.endsWith('_bucket')),
+          title(panel),
+        ).toBe(true);
       }
     }
   });
@@ -186,7 +209,11 @@ function resultLabels(expr: string): string[] {
   const by = /^(?:sum|avg|min|max|count) by \(([^)]*)\)/.exec(e);
   if (by?.[1] !== undefined) return by[1].split(',').map((x) => x.trim());
   const hq = /^histogram_quantile\([^,]+, \w+ by \(([^)]*)\)/.exec(e);
-  if (hq?.[1] !== undefined) return hq[1].split(',').map((x) => x.trim()).filter((x) => x !== 'le');
+  if (hq?.[1] !== undefined)
+    return hq[1]
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x !== 'le');
   if (/^(?:sum|avg|min|max|count)\s*\(/.test(e)) return [];
   const s = scan(e);
   const labels = new Set<string>([...TARGET_LABELS, ...s.groupingLabels]);
@@ -197,10 +224,22 @@ function resultLabels(expr: string): string[] {
 describe('dashboard: content required by issue 5', () => {
   const titles = panels.map((p) => p.title);
   it.each([
-    'PBX API', 'Collector success', 'Time since last successful collection', 'Collector run duration',
-    'Extensions available', 'Extensions by status', 'Offline extensions', 'Trunks', 'Trunk registration',
-    'Calls in progress by direction', 'Calls in progress per trunk', 'Completed calls per hour by disposition',
-    'Answer ratio', 'Missed inbound calls per hour', 'Call duration percentiles', 'Time to answer percentiles',
+    'PBX API',
+    'Collector success',
+    'Time since last successful collection',
+    'Collector run duration',
+    'Extensions available',
+    'Extensions by status',
+    'Offline extensions',
+    'Trunks',
+    'Trunk registration',
+    'Calls in progress by direction',
+    'Calls in progress per trunk',
+    'Completed calls per hour by disposition',
+    'Answer ratio',
+    'Missed inbound calls per hour',
+    'Call duration percentiles',
+    'Time to answer percentiles',
     'API requests vs. PBX rate limit',
   ])('has the panel "%s"', (t) => {
     expect(titles).toContain(t);
@@ -217,7 +256,9 @@ describe('dashboard: content required by issue 5', () => {
 
   it('shows offline extensions with names and the trunk table with name, host, state and since', () => {
     const offline = panels.find((p) => p.title === 'Offline extensions');
-    expect(offline?.targets?.[0]?.expr).toMatch(/mikopbx_sip_peer_up\{[^}]*\} == 0\) \* on \(extension, instance, job\) group_left \(name\) mikopbx_sip_peer_info/);
+    expect(offline?.targets?.[0]?.expr).toMatch(
+      /mikopbx_sip_peer_up\{[^}]*\} == 0\) \* on \(extension, instance, job\) group_left \(name\) mikopbx_sip_peer_info/,
+    );
     const trunks = panels.find((p) => p.title === 'Trunks');
     const exprs = (trunks?.targets ?? []).map((t) => t.expr).join('\n');
     expect(exprs).toMatch(/mikopbx_provider_state\{[^}]*\} == 1\) \* on \(provider, instance, job\) group_left \(name, host/);
@@ -254,12 +295,24 @@ describe('dashboard: the Queues row (issue 15)', () => {
   const all = allPanels(d);
   const row = all.find((p) => p.type === 'row' && p.title === 'Queues') as Panel;
   const inRow = all.filter((p) => p.type !== 'row' && p.gridPos.y > row.gridPos.y);
-  const named = (t: string) => inRow.find((p) => p.title === t) as Panel & { fieldConfig: { defaults: { noValue?: string; mappings?: { options: Record<string, { text?: string }> }[] } } };
+  const named = (t: string) =>
+    inRow.find((p) => p.title === t) as Panel & {
+      fieldConfig: { defaults: { noValue?: string; mappings?: { options: Record<string, { text?: string }> }[] } };
+    };
 
   it('is the last row, with callers and longest wait per queue, agents by state, abandoned ratio and service level', () => {
     expect(row).toBeDefined();
     expect(Math.max(...all.filter((p) => p.type === 'row').map((p) => p.gridPos.y))).toBe(row.gridPos.y);
-    for (const t of ['AMI session', 'Queues', 'Callers waiting per queue', 'Longest wait per queue', 'Agents by state', 'Abandoned ratio per queue', 'Service level per queue', 'Queue members']) {
+    for (const t of [
+      'AMI session',
+      'Queues',
+      'Callers waiting per queue',
+      'Longest wait per queue',
+      'Agents by state',
+      'Abandoned ratio per queue',
+      'Service level per queue',
+      'Queue members',
+    ]) {
       expect(inRow.map((p) => p.title)).toContain(t);
     }
   });
@@ -267,7 +320,9 @@ describe('dashboard: the Queues row (issue 15)', () => {
   it('says "AMI not configured" where the exporter has no AMI user, instead of leaving panels blank', () => {
     // The session panel falls back to mikopbx_up * 0 - 1 per instance without mikopbx_ami_up.
     const session = named('AMI session');
-    expect(session.targets?.[0]?.expr).toMatch(/^\(mikopbx_ami_up\{[^}]*\} - 2 \* mikopbx_ami_login_refused\{[^}]*\}\) or on \(instance, job\) \(mikopbx_up\{[^}]*\} \* 0 - 1\)$/);
+    expect(session.targets?.[0]?.expr).toMatch(
+      /^\(mikopbx_ami_up\{[^}]*\} - 2 \* mikopbx_ami_login_refused\{[^}]*\}\) or on \(instance, job\) \(mikopbx_up\{[^}]*\} \* 0 - 1\)$/,
+    );
     const texts = Object.fromEntries(Object.entries(session.fieldConfig.defaults.mappings?.[0]?.options ?? {}).map(([v, o]) => [v, o.text]));
     expect(texts).toEqual({ '1': 'Logged in', '0': 'Reconnecting', '-2': 'Login refused', '-1': 'AMI not configured' });
     // Every other panel of the row has a no-data text that names the AMI.
@@ -275,8 +330,15 @@ describe('dashboard: the Queues row (issue 15)', () => {
   });
 
   it('names queues by their display name, else by the queue id, with mikopbx_queue_info', () => {
-    const join = 'group_left (name) (mikopbx_queue_info{name!="", job=~"$job", instance=~"$instance"} or label_join(mikopbx_queue_info{name="", job=~"$job", instance=~"$instance"}, "name", "", "queue"))';
-    const perQueue = ['Callers waiting per queue', 'Longest wait per queue', 'Abandoned ratio per queue', 'Service level per queue', 'Hold and talk time per queue'].map(named);
+    const join =
+      'group_left (name) (mikopbx_queue_info{name!="", job=~"$job", instance=~"$instance"} or label_join(mikopbx_queue_info{name="", job=~"$job", instance=~"$instance"}, "name", "", "queue"))';
+    const perQueue = [
+      'Callers waiting per queue',
+      'Longest wait per queue',
+      'Abandoned ratio per queue',
+      'Service level per queue',
+      'Hold and talk time per queue',
+    ].map(named);
     for (const p of perQueue) for (const t of p.targets ?? []) expect(t.expr, p.title).toContain(join);
     // The tables: the first query brings the name, the others merge on queue (and member).
     expect(named('Queue members').targets?.[0]?.expr).toContain(join);

@@ -9,7 +9,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_METRICS } from '../helpers/contract-metrics.js';
 import { describeOutcomes, loadDashboard, queryPanels, runDashboardQueries, substitute, variableAsQuery, type QueryOutcome } from '../helpers/dashboard.js';
 import {
-  locateTools, promQuery, resultSize, runTool, titled, waitFor, startPrometheus, type PromSample, type RunningServer,
+  locateTools,
+  promQuery,
+  resultSize,
+  runTool,
+  titled,
+  waitFor,
+  startPrometheus,
+  type PromSample,
+  type RunningServer,
 } from '../helpers/prometheus-tools.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -102,12 +110,21 @@ describe(titled('dashboard queries on a real Prometheus scraping the sample expo
     });
     const url = prom.url;
     // At least 6 scrapes, so that [4s] ranges hold several samples.
-    await waitFor('6 scrapes of the sample exposition', async () => {
-      const r = await promQuery(url, `count_over_time(mikopbx_up{job="mikopbx"}[1m]) >= 6`);
-      return resultSize(r) > 0 ? true : undefined;
-    }, 30_000, 500);
+    await waitFor(
+      '6 scrapes of the sample exposition',
+      async () => {
+        const r = await promQuery(url, `count_over_time(mikopbx_up{job="mikopbx"}[1m]) >= 6`);
+        return resultSize(r) > 0 ? true : undefined;
+      },
+      30_000,
+      500,
+    );
     outcomes = await runDashboardQueries(url, d, {
-      job: 'mikopbx', instance, rateInterval: '4s', interval: '1s', range: '1m',
+      job: 'mikopbx',
+      instance,
+      rateInterval: '4s',
+      interval: '1s',
+      range: '1m',
     });
   }, 60_000);
 
@@ -120,17 +137,17 @@ describe(titled('dashboard queries on a real Prometheus scraping the sample expo
   it.skipIf(tools.skipReason)('runs every panel query without an error', () => {
     expect(outcomes.length).toBeGreaterThan(30);
     const failed = outcomes.filter((o) => o.error);
-    expect(describeOutcomes(failed)).toBe("");
+    expect(describeOutcomes(failed)).toBe('');
   });
 
   it.skipIf(tools.skipReason)('gets data for every query of every panel (the sample has every metric)', () => {
     const empty = outcomes.filter((o) => o.series === 0);
-    expect(describeOutcomes(empty)).toBe("");
+    expect(describeOutcomes(empty)).toBe('');
   });
 
   it.skipIf(tools.skipReason)('gets numbers (not only NaN) for the extensions, trunks, calls, CDR and queue panels', () => {
     const nan = outcomes.filter((o) => ['extensions', 'trunks', 'calls', 'cdr', 'queues'].includes(o.area) && o.numeric === 0);
-    expect(describeOutcomes(nan)).toBe("");
+    expect(describeOutcomes(nan)).toBe('');
     for (const area of ['extensions', 'trunks', 'calls', 'cdr', 'queues']) {
       expect(outcomes.filter((o) => o.area === area).length, area).toBeGreaterThan(0);
     }
@@ -147,9 +164,15 @@ describe(titled('dashboard queries on a real Prometheus scraping the sample expo
   // panels show the provider id instead of a blank legend or cell.
   it.skipIf(tools.skipReason)('names every trunk in the trunk panels, by its id where it has no description', async () => {
     const url = (prom as RunningServer).url;
-    const named = queryPanels(d).flatMap((p) => (p.targets ?? []).filter((t) => t.expr.includes('group_left') && t.expr.includes('mikopbx_provider_info')).map((t) => ({ p, t })));
+    const named = queryPanels(d).flatMap((p) =>
+      (p.targets ?? []).filter((t) => t.expr.includes('group_left') && t.expr.includes('mikopbx_provider_info')).map((t) => ({ p, t })),
+    );
     expect(named.map(({ p }) => p.title).sort()).toEqual([
-      'Calls in progress per trunk', 'Completed calls per hour per trunk', 'Trunk registration', 'Trunk round-trip time', 'Trunks',
+      'Calls in progress per trunk',
+      'Completed calls per hour per trunk',
+      'Trunk registration',
+      'Trunk round-trip time',
+      'Trunks',
     ]);
     for (const { p, t } of named) {
       const expr = substitute(t.expr, { job: 'mikopbx', instance, rateInterval: '4s', interval: '1s', range: '1m' });
@@ -163,7 +186,9 @@ describe(titled('dashboard queries on a real Prometheus scraping the sample expo
 
   it.skipIf(tools.skipReason)('names every queue in the queue panels, by its id where the PBX gives no name', async () => {
     const url = (prom as RunningServer).url;
-    const named = queryPanels(d).flatMap((p) => (p.targets ?? []).filter((t) => t.expr.includes('group_left (name)') && t.expr.includes('mikopbx_queue_info')).map((t) => ({ p, t })));
+    const named = queryPanels(d).flatMap((p) =>
+      (p.targets ?? []).filter((t) => t.expr.includes('group_left (name)') && t.expr.includes('mikopbx_queue_info')).map((t) => ({ p, t })),
+    );
     expect(named.length).toBeGreaterThanOrEqual(6);
     for (const { p, t } of named) {
       const expr = substitute(t.expr, { job: 'mikopbx', instance, rateInterval: '4s', interval: '1s', range: '1m' });
@@ -205,10 +230,16 @@ describe(titled('dashboard queries on a real Prometheus scraping the sample expo
         const re = new RegExp((v.regex ?? '').replace(/^\/(.*)\/$/, '$1'));
         const texts = (r.result as PromSample[]).map((s) => {
           const { __name__: metric, ...labels } = s.metric;
-          const body = Object.keys(labels).sort().map((k) => `${k}="${labels[k]}"`).join(', ');
+          const body = Object.keys(labels)
+            .sort()
+            .map((k) => `${k}="${labels[k]}"`)
+            .join(', ');
           return `${metric}{${body}} 1 ${Date.now()}`;
         });
-        const options = texts.map((t) => re.exec(t)?.groups).map((g) => `${g?.value}=${g?.text}`).sort();
+        const options = texts
+          .map((t) => re.exec(t)?.groups)
+          .map((g) => `${g?.value}=${g?.text}`)
+          .sort();
         expect(options).toContain('SIP-TRUNK-3F9A1C7B=Main carrier');
         expect(options).toContain('IAX-1700000001=IAX-1700000001'); // no description: its id
         expect(options).toHaveLength(5);
@@ -218,12 +249,18 @@ describe(titled('dashboard queries on a real Prometheus scraping the sample expo
 
   it.skipIf(tools.skipReason)('evaluates every alert rule without an error on real data', async () => {
     const url = (prom as RunningServer).url;
-    const groups = await waitFor('rule evaluation', async () => {
-      const res = await fetch(`${url}/api/v1/rules`);
-      const json = (await res.json()) as { data: { groups: { rules: { name: string; health: string; lastError?: string; evaluationTime: number; lastEvaluation: string }[] }[] } };
-      const all = json.data.groups.flatMap((g) => g.rules);
-      return all.length > 0 && all.every((r) => !r.lastEvaluation.startsWith('0001')) ? all : undefined;
-    }, 15_000);
+    const groups = await waitFor(
+      'rule evaluation',
+      async () => {
+        const res = await fetch(`${url}/api/v1/rules`);
+        const json = (await res.json()) as {
+          data: { groups: { rules: { name: string; health: string; lastError?: string; evaluationTime: number; lastEvaluation: string }[] }[] };
+        };
+        const all = json.data.groups.flatMap((g) => g.rules);
+        return all.length > 0 && all.every((r) => !r.lastEvaluation.startsWith('0001')) ? all : undefined;
+      },
+      15_000,
+    );
     for (const r of groups) expect(`${r.name}: ${r.health} ${r.lastError ?? ''}`.trim()).toBe(`${r.name}: ok`);
   });
 });

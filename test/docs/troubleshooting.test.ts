@@ -30,7 +30,7 @@ const LOG_LEVELS = new Set(['warn', 'error', 'fatal']);
  */
 const ALLOWED_WITHOUT_ROW = new Set([
   // "HTTP 502: <the PBX's own error text>": the generic `http` row.
-  '`HTTP ${status}${detail ? `: ${detail}` : \'\'}${redirectHint(res)}`',
+  "`HTTP ${status}${detail ? `: ${detail}` : ''}${redirectHint(res)}`",
   // "invalid configuration: WEB_CONFIG_FILE (<file>): <problem>": the problems are checked at fail().
   '`(${file}): ${problem}`',
   // "invalid configuration: TARGETS_FILE (<file>) line N: <key> <problem>": the problems are checked at fail() and at their ConfigErrors.
@@ -141,7 +141,10 @@ function fragmentOf(m: Message): string | undefined {
         break;
       }
     }
-    return tokens.slice(0, end).join(' ').replace(/[\s;:,(]+$/, '');
+    return tokens
+      .slice(0, end)
+      .join(' ')
+      .replace(/[\s;:,(]+$/, '');
   }
   return undefined;
 }

@@ -16,7 +16,15 @@ import { parse, stringify } from 'yaml';
 import type { ProviderTruth, Simulator } from '../../sim/index.js';
 import { describeOutcomes, loadDashboard, runDashboardQueries, type QueryOutcome } from '../helpers/dashboard.js';
 import {
-  freePort, locateTools, ManagedProcess, promQuery, resultSize, startAlertmanager, startPrometheus, titled, waitFor,
+  freePort,
+  locateTools,
+  ManagedProcess,
+  promQuery,
+  resultSize,
+  startAlertmanager,
+  startPrometheus,
+  titled,
+  waitFor,
   type RunningServer,
 } from '../helpers/prometheus-tools.js';
 
@@ -101,8 +109,10 @@ describe(titled('e2e: trunk rejected and a queue nobody answers in the simulator
   let callTimer: NodeJS.Timeout | undefined;
   const notifications: Notification[] = [];
 
-  const diagnostics = (): string => [exporter?.tail(15), prom?.proc.tail(15), am?.proc.tail(15),
-    `--- webhook notifications ---\n${JSON.stringify(notifications, null, 1).slice(-4000)}`].join('\n');
+  const diagnostics = (): string =>
+    [exporter?.tail(15), prom?.proc.tail(15), am?.proc.tail(15), `--- webhook notifications ---\n${JSON.stringify(notifications, null, 1).slice(-4000)}`].join(
+      '\n',
+    );
 
   beforeAll(async () => {
     if (skipReason) return;
@@ -164,11 +174,15 @@ describe(titled('e2e: trunk rejected and a queue nobody answers in the simulator
         QUEUE_MEMBER_DETAILS: 'true',
       },
     });
-    await waitFor('exporter /readyz', async () => {
-      if (exporter?.exited) throw new Error(`exporter exited\n${exporter.tail()}`);
-      const r = await fetch(`http://${exporterInstance}/readyz`, { signal: AbortSignal.timeout(2000) });
-      return r.status === 200 ? true : undefined;
-    }, 30_000);
+    await waitFor(
+      'exporter /readyz',
+      async () => {
+        if (exporter?.exited) throw new Error(`exporter exited\n${exporter.tail()}`);
+        const r = await fetch(`http://${exporterInstance}/readyz`, { signal: AbortSignal.timeout(2000) });
+        return r.status === 200 ? true : undefined;
+      },
+      30_000,
+    );
 
     // Completed calls after the exporter's start (CDR counts from then on), and calls in progress.
     const makeCalls = (): void => {
@@ -192,10 +206,14 @@ describe(titled('e2e: trunk rejected and a queue nobody answers in the simulator
       }),
     });
     const url = prom.url;
-    await waitFor('Prometheus to see mikopbx_up == 1 from the exporter', async () => {
-      const r = await promQuery(url, 'mikopbx_up{job="mikopbx"} == 1');
-      return resultSize(r) > 0 ? true : undefined;
-    }, 30_000);
+    await waitFor(
+      'Prometheus to see mikopbx_up == 1 from the exporter',
+      async () => {
+        const r = await promQuery(url, 'mikopbx_up{job="mikopbx"} == 1');
+        return resultSize(r) > 0 ? true : undefined;
+      },
+      30_000,
+    );
   }, 120_000);
 
   afterAll(async () => {
@@ -219,91 +237,134 @@ describe(titled('e2e: trunk rejected and a queue nobody answers in the simulator
   let trunkId = '';
   let trunk: ProviderTruth | undefined;
 
-  it.skipIf(skipReason)('pages MikoPBXTrunkUnregistered with the trunk name when a trunk is rejected', async () => {
-    const s = sim as Simulator;
-    const candidates = Object.entries(s.model.truth().providers).filter(([, p]) => p.state === 'registered' && p.name !== '');
-    expect(candidates.length, 'a registered trunk in the simulator').toBeGreaterThan(0);
-    [trunkId, trunk] = candidates[0] as [string, ProviderTruth];
-    expect(findAlert(trunkId, 'firing'), 'no alert before the trunk is rejected').toBeUndefined();
+  it.skipIf(skipReason)(
+    'pages MikoPBXTrunkUnregistered with the trunk name when a trunk is rejected',
+    async () => {
+      const s = sim as Simulator;
+      const candidates = Object.entries(s.model.truth().providers).filter(([, p]) => p.state === 'registered' && p.name !== '');
+      expect(candidates.length, 'a registered trunk in the simulator').toBeGreaterThan(0);
+      [trunkId, trunk] = candidates[0] as [string, ProviderTruth];
+      expect(findAlert(trunkId, 'firing'), 'no alert before the trunk is rejected').toBeUndefined();
 
-    s.model.setProviderState(trunkId, 'rejected');
-    const got = await waitFor(`MikoPBXTrunkUnregistered for ${trunkId} at the webhook`, async () => findAlert(trunkId, 'firing'), 60_000, 250)
-      .catch((err: unknown) => {
-        throw new Error(`${String(err)}\n${diagnostics()}`, { cause: err });
+      s.model.setProviderState(trunkId, 'rejected');
+      const got = await waitFor(`MikoPBXTrunkUnregistered for ${trunkId} at the webhook`, async () => findAlert(trunkId, 'firing'), 60_000, 250).catch(
+        (err: unknown) => {
+          throw new Error(`${String(err)}\n${diagnostics()}`, { cause: err });
+        },
+      );
+      // Routed as critical to the pager receiver of the example alertmanager.yml.
+      expect(got.n.receiver).toBe('pager');
+      expect(got.n.path).toBe('/pager');
+      expect(got.a.labels).toMatchObject({
+        alertname: 'MikoPBXTrunkUnregistered',
+        severity: 'critical',
+        provider: trunkId,
+        name: trunk?.name,
+        job: 'mikopbx',
+        instance: exporterInstance,
       });
-    // Routed as critical to the pager receiver of the example alertmanager.yml.
-    expect(got.n.receiver).toBe('pager');
-    expect(got.n.path).toBe('/pager');
-    expect(got.a.labels).toMatchObject({
-      alertname: 'MikoPBXTrunkUnregistered', severity: 'critical', provider: trunkId, name: trunk?.name, job: 'mikopbx', instance: exporterInstance,
-    });
-    expect(got.a.annotations.description).toContain(`Trunk "${trunk?.name}" (${trunkId}`);
-    expect(got.a.annotations.description).toContain('(state: rejected)');
-    expect(got.a.annotations.summary).toBe('A MikoPBX trunk is not registered.');
-    expect(got.a.annotations.runbook_url).toMatch(/docs\/runbook\.md#mikopbxtrunkunregistered$/);
-  }, 90_000);
+      expect(got.a.annotations.description).toContain(`Trunk "${trunk?.name}" (${trunkId}`);
+      expect(got.a.annotations.description).toContain('(state: rejected)');
+      expect(got.a.annotations.summary).toBe('A MikoPBX trunk is not registered.');
+      expect(got.a.annotations.runbook_url).toMatch(/docs\/runbook\.md#mikopbxtrunkunregistered$/);
+    },
+    90_000,
+  );
 
-  it.skipIf(skipReason)('sends the resolution after the trunk is registered again', async () => {
-    expect(trunkId, 'previous test picked a trunk').not.toBe('');
-    (sim as Simulator).model.setProviderState(trunkId, 'registered');
-    const got = await waitFor(`resolved MikoPBXTrunkUnregistered for ${trunkId}`, async () => findAlert(trunkId, 'resolved'), 60_000, 250)
-      .catch((err: unknown) => {
-        throw new Error(`${String(err)}\n${diagnostics()}`, { cause: err });
-      });
-    expect(got.a.labels.name).toBe(trunk?.name);
-    expect(got.n.receiver).toBe('pager');
-    // Disabled trunks of the simulator never paged meanwhile.
-    const off = Object.entries((sim as Simulator).model.truth().providers).filter(([, p]) => p.state === 'off').map(([id]) => id);
-    const pagedOff = notifications.flatMap((n) => n.alerts).filter((a) => off.includes(a.labels.provider ?? ''));
-    expect(pagedOff).toEqual([]);
-  }, 90_000);
+  it.skipIf(skipReason)(
+    'sends the resolution after the trunk is registered again',
+    async () => {
+      expect(trunkId, 'previous test picked a trunk').not.toBe('');
+      (sim as Simulator).model.setProviderState(trunkId, 'registered');
+      const got = await waitFor(`resolved MikoPBXTrunkUnregistered for ${trunkId}`, async () => findAlert(trunkId, 'resolved'), 60_000, 250).catch(
+        (err: unknown) => {
+          throw new Error(`${String(err)}\n${diagnostics()}`, { cause: err });
+        },
+      );
+      expect(got.a.labels.name).toBe(trunk?.name);
+      expect(got.n.receiver).toBe('pager');
+      // Disabled trunks of the simulator never paged meanwhile.
+      const off = Object.entries((sim as Simulator).model.truth().providers)
+        .filter(([, p]) => p.state === 'off')
+        .map(([id]) => id);
+      const pagedOff = notifications.flatMap((n) => n.alerts).filter((a) => off.includes(a.labels.provider ?? ''));
+      expect(pagedOff).toEqual([]);
+    },
+    90_000,
+  );
 
-  it.skipIf(skipReason)('pages MikoPBXStorageCritical and MikoPBXClockSkew from the system collector', async () => {
-    const paged = (name: string) => notifications.flatMap((n) => n.alerts.map((a) => ({ n, a }))).find(({ a }) => a.labels.alertname === name && a.status === 'firing');
-    for (const name of ['MikoPBXStorageCritical', 'MikoPBXClockSkew']) {
-      const got = await waitFor(`${name} at the webhook`, async () => paged(name), 60_000, 250).catch((err: unknown) => {
-        throw new Error(`${String(err)}\n${diagnostics()}`, { cause: err });
-      });
-      expect(got.a.labels).toMatchObject({ alertname: name, job: 'mikopbx', instance: exporterInstance });
-    }
-    expect(paged('MikoPBXClockSkew')?.a.annotations.description).toMatch(/by 12\d s \(positive: the PBX is ahead\)/);
-    // Critical, not also the warning: the two storage alerts exclude each other.
-    expect(paged('MikoPBXStorageLow')).toBeUndefined();
-  }, 90_000);
+  it.skipIf(skipReason)(
+    'pages MikoPBXStorageCritical and MikoPBXClockSkew from the system collector',
+    async () => {
+      const paged = (name: string) =>
+        notifications.flatMap((n) => n.alerts.map((a) => ({ n, a }))).find(({ a }) => a.labels.alertname === name && a.status === 'firing');
+      for (const name of ['MikoPBXStorageCritical', 'MikoPBXClockSkew']) {
+        const got = await waitFor(`${name} at the webhook`, async () => paged(name), 60_000, 250).catch((err: unknown) => {
+          throw new Error(`${String(err)}\n${diagnostics()}`, { cause: err });
+        });
+        expect(got.a.labels).toMatchObject({ alertname: name, job: 'mikopbx', instance: exporterInstance });
+      }
+      expect(paged('MikoPBXClockSkew')?.a.annotations.description).toMatch(/by 12\d s \(positive: the PBX is ahead\)/);
+      // Critical, not also the warning: the two storage alerts exclude each other.
+      expect(paged('MikoPBXStorageLow')).toBeUndefined();
+    },
+    90_000,
+  );
 
-  it.skipIf(skipReason)('pages MikoPBXQueueNoAgentAvailable and MikoPBXQueueLongWait from AMI, with the queue name', async () => {
-    const paged = (name: string) => notifications.flatMap((n) => n.alerts.map((a) => ({ n, a }))).find(({ a }) => a.labels.alertname === name && a.labels.queue === nightQueue && a.status === 'firing');
-    for (const name of ['MikoPBXQueueNoAgentAvailable', 'MikoPBXQueueLongWait']) {
-      const got = await waitFor(`${name} at the webhook`, async () => paged(name), 60_000, 250).catch((err: unknown) => {
-        throw new Error(`${String(err)}\n${diagnostics()}`, { cause: err });
-      });
-      expect(got.a.labels).toMatchObject({ alertname: name, queue: nightQueue, name: 'Night line', job: 'mikopbx', instance: exporterInstance });
-    }
-    const noAgent = paged('MikoPBXQueueNoAgentAvailable');
-    expect(noAgent?.n.receiver).toBe('pager');
-    expect(noAgent?.a.annotations.description).toContain(`1 caller(s) wait in queue "Night line" (${nightQueue})`);
-    expect(noAgent?.a.annotations.description).toContain('(members logged in: 0)');
-    // The seeded queues have members free and nobody waiting; the session is up.
-    const others = notifications.flatMap((n) => n.alerts).filter((a) => a.labels.queue !== undefined && a.labels.queue !== nightQueue);
-    expect(others).toEqual([]);
-    expect(notifications.flatMap((n) => n.alerts).filter((a) => a.labels.alertname === 'MikoPBXAmiDown')).toEqual([]);
-  }, 90_000);
+  it.skipIf(skipReason)(
+    'pages MikoPBXQueueNoAgentAvailable and MikoPBXQueueLongWait from AMI, with the queue name',
+    async () => {
+      const paged = (name: string) =>
+        notifications
+          .flatMap((n) => n.alerts.map((a) => ({ n, a })))
+          .find(({ a }) => a.labels.alertname === name && a.labels.queue === nightQueue && a.status === 'firing');
+      for (const name of ['MikoPBXQueueNoAgentAvailable', 'MikoPBXQueueLongWait']) {
+        const got = await waitFor(`${name} at the webhook`, async () => paged(name), 60_000, 250).catch((err: unknown) => {
+          throw new Error(`${String(err)}\n${diagnostics()}`, { cause: err });
+        });
+        expect(got.a.labels).toMatchObject({ alertname: name, queue: nightQueue, name: 'Night line', job: 'mikopbx', instance: exporterInstance });
+      }
+      const noAgent = paged('MikoPBXQueueNoAgentAvailable');
+      expect(noAgent?.n.receiver).toBe('pager');
+      expect(noAgent?.a.annotations.description).toContain(`1 caller(s) wait in queue "Night line" (${nightQueue})`);
+      expect(noAgent?.a.annotations.description).toContain('(members logged in: 0)');
+      // The seeded queues have members free and nobody waiting; the session is up.
+      const others = notifications.flatMap((n) => n.alerts).filter((a) => a.labels.queue !== undefined && a.labels.queue !== nightQueue);
+      expect(others).toEqual([]);
+      expect(notifications.flatMap((n) => n.alerts).filter((a) => a.labels.alertname === 'MikoPBXAmiDown')).toEqual([]);
+    },
+    90_000,
+  );
 
   let outcomes: QueryOutcome[] = [];
 
-  it.skipIf(skipReason)('runs every dashboard panel query without an error', async () => {
-    outcomes = await runDashboardQueries((prom as RunningServer).url, loadDashboard(), {
-      job: 'mikopbx', instance: exporterInstance, rateInterval: '1m', interval: '15s', range: '5m',
-    }, 60);
-    expect(outcomes.length).toBeGreaterThan(30);
-    const failed = outcomes.filter((o) => o.error);
-    expect(describeOutcomes(failed)).toBe('');
-  }, 60_000);
+  it.skipIf(skipReason)(
+    'runs every dashboard panel query without an error',
+    async () => {
+      outcomes = await runDashboardQueries(
+        (prom as RunningServer).url,
+        loadDashboard(),
+        {
+          job: 'mikopbx',
+          instance: exporterInstance,
+          rateInterval: '1m',
+          interval: '15s',
+          range: '5m',
+        },
+        60,
+      );
+      expect(outcomes.length).toBeGreaterThan(30);
+      const failed = outcomes.filter((o) => o.error);
+      expect(describeOutcomes(failed)).toBe('');
+    },
+    60_000,
+  );
 
   it.skipIf(skipReason)('gets data for the extensions, trunks, calls-in-progress and PBX health panels', () => {
     const truth = (sim as Simulator).model.truth();
     const offline = (truth.extensions.unavailable ?? 0) + (truth.extensions.unknown ?? 0);
-    const empty = outcomes.filter((o) => ['extensions', 'trunks', 'calls', 'system'].includes(o.area) && o.series === 0)
+    const empty = outcomes
+      .filter((o) => ['extensions', 'trunks', 'calls', 'system'].includes(o.area) && o.series === 0)
       // An empty offline table is right when every extension is available.
       .filter((o) => !(o.panel.title === 'Offline extensions' && offline === 0));
     expect(describeOutcomes(empty)).toBe('');

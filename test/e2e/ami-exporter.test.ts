@@ -18,7 +18,10 @@ afterEach(async () => {
   sim = null;
 });
 
-async function start(env: Record<string, string>, simOpts: Parameters<typeof startSimulator>[0] = {}): Promise<{ lines: string[]; metrics: () => Promise<string> }> {
+async function start(
+  env: Record<string, string>,
+  simOpts: Parameters<typeof startSimulator>[0] = {},
+): Promise<{ lines: string[]; metrics: () => Promise<string> }> {
   sim = await startSimulator({ ami: {}, living: false, ...simOpts });
   const lines: string[] = [];
   const logger = createLogger({ level: 'debug', write: (l) => lines.push(l), secrets: [DEFAULT_AMI_USER.secret] });
@@ -58,7 +61,9 @@ describe('queues and asterisk over AMI in the exporter', () => {
     );
     expect(sample(text, 'mikopbx_ami_up')).toBe(1);
     expect(sample(text, 'mikopbx_ami_login_refused')).toBe(0);
-    expect(text).toMatch(new RegExp(`^mikopbx_queue_info\\{queue="${first.queue}",name="${first.name}",extension="${first.extension}",strategy="[a-z]+"\\} 1$`, 'm'));
+    expect(text).toMatch(
+      new RegExp(`^mikopbx_queue_info\\{queue="${first.queue}",name="${first.name}",extension="${first.extension}",strategy="[a-z]+"\\} 1$`, 'm'),
+    );
     expect(text).toMatch(/^mikopbx_asterisk_info\{version="[^"]+"\} 1$/m);
     expect(sample(text, 'mikopbx_asterisk_start_time_seconds')).toBeCloseTo(ami.truth().core.startTimeSeconds, -1);
     expect(sample(text, 'mikopbx_collector_success{collector="queues"}')).toBe(1);
@@ -81,7 +86,10 @@ describe('queues and asterisk over AMI in the exporter', () => {
     expect(sample(text, 'mikopbx_collector_success{collector="queues"}')).toBe(0);
     // REST is fine: the PBX is up.
     expect(sample(text, 'mikopbx_up')).toBe(1);
-    expect(lines.filter((l) => /"level":"error"/.test(l) && /refused the AMI login/.test(l)), lines.filter((l) => /AMI/.test(l)).join("\n")).toHaveLength(1);
+    expect(
+      lines.filter((l) => /"level":"error"/.test(l) && /refused the AMI login/.test(l)),
+      lines.filter((l) => /AMI/.test(l)).join('\n'),
+    ).toHaveLength(1);
     expect(lines.join('\n')).not.toContain('wrong-secret-123');
   });
 

@@ -20,11 +20,26 @@ afterEach(async () => {
 });
 
 async function exporterParts(sim: Simulator, now: () => number) {
-  const ami = new AmiClient({ host: '127.0.0.1', port: sim.ami?.port as number, username: DEFAULT_AMI_USER.username, secret: DEFAULT_AMI_USER.secret, keepAliveMs: 0, reconnect: { firstMs: 20, maxMs: 100 } });
+  const ami = new AmiClient({
+    host: '127.0.0.1',
+    port: sim.ami?.port as number,
+    username: DEFAULT_AMI_USER.username,
+    secret: DEFAULT_AMI_USER.secret,
+    keepAliveMs: 0,
+    reconnect: { firstMs: 20, maxMs: 100 },
+  });
   const transport = new Transport({ baseUrl: sim.url, timeoutMs: 5000, maxRequestsPerMinute: 60 });
-  closers.push(() => ami.close(), () => transport.close());
+  closers.push(
+    () => ami.close(),
+    () => transport.close(),
+  );
   const registry = new Registry();
-  const queues = new QueuesCollector(registry, ami, { list: () => new V3Api(new V3Client(transport, sim.apiKey)).callQueues() }, { intervalSeconds: 30, statusIntervalSeconds: 30, memberDetails: true });
+  const queues = new QueuesCollector(
+    registry,
+    ami,
+    { list: () => new V3Api(new V3Client(transport, sim.apiKey)).callQueues() },
+    { intervalSeconds: 30, statusIntervalSeconds: 30, memberDetails: true },
+  );
   const asterisk = new AsteriskCollector(registry, ami, { intervalSeconds: 60, utcOffsetMinutes: () => 180 });
   const { logger } = await captureLogger('silent');
   const ctx: CollectContext = { api: {} as PbxApi, snapshot: { providers: null, liveEndpoints: null, extensionNumbers: null }, log: logger, now };
@@ -47,14 +62,20 @@ describe('queues and asterisk collectors against the simulated PBX (AMI + REST)'
       const s = await e.samples();
       for (const t of simAmi.truth().queues) {
         const at = (name: string) => byLabel(s, name, 'queue')[t.queue];
-        expect([at('mikopbx_queue_callers'), at('mikopbx_queue_longest_wait_seconds'), at('mikopbx_queue_hold_time_seconds'), at('mikopbx_queue_talk_time_seconds')]).toEqual([
-          t.callers,
-          t.longestWaitSeconds,
-          t.holdTimeSeconds,
-          t.talkTimeSeconds,
+        expect([
+          at('mikopbx_queue_callers'),
+          at('mikopbx_queue_longest_wait_seconds'),
+          at('mikopbx_queue_hold_time_seconds'),
+          at('mikopbx_queue_talk_time_seconds'),
+        ]).toEqual([t.callers, t.longestWaitSeconds, t.holdTimeSeconds, t.talkTimeSeconds]);
+        expect([at('mikopbx_queue_calls_completed_total'), at('mikopbx_queue_calls_abandoned_total'), at('mikopbx_queue_service_level_ratio')]).toEqual([
+          t.completedTotal,
+          t.abandonedTotal,
+          t.serviceLevelRatio,
         ]);
-        expect([at('mikopbx_queue_calls_completed_total'), at('mikopbx_queue_calls_abandoned_total'), at('mikopbx_queue_service_level_ratio')]).toEqual([t.completedTotal, t.abandonedTotal, t.serviceLevelRatio]);
-        const members = Object.fromEntries([...seriesOf(s, 'mikopbx_queue_members')].filter(([k]) => k.includes(`queue="${t.queue}"`)).map(([k, v]) => [/state="(\w+)"/.exec(k)?.[1], v]));
+        const members = Object.fromEntries(
+          [...seriesOf(s, 'mikopbx_queue_members')].filter(([k]) => k.includes(`queue="${t.queue}"`)).map(([k, v]) => [/state="(\w+)"/.exec(k)?.[1], v]),
+        );
         expect(members).toEqual(t.members);
         for (const m of t.memberDetails) {
           expect(s.get(`mikopbx_queue_member_calls_taken_total{queue="${t.queue}",member="${m.member}"}`)).toBe(m.callsTakenTotal);

@@ -33,52 +33,57 @@ function maxInAnyWindow(times: number[], windowMs: number): number {
 }
 
 describe.skipIf(!distBuilt())('the request budget never makes mikopbx_up lie (built exporter, simulator)', () => {
-  it.concurrent.each(Object.entries(CASES))('%s: stretched once, up 1 throughout, never over the budget', async (_, c) => {
-    const sim = await startSimulator({ mode: c.mode, seed: 12, activeCalls: 3 });
-    const exporter = await startExporterProcess({
-      MIKOPBX_URL: sim.url,
-      ...c.credentials,
-      POLL_INTERVAL_SECONDS: String(c.pollSeconds),
-      COLLECTORS: c.mode === 'legacy' ? 'peers,providers,calls' : 'peers,providers,calls,cdr',
-      MIKOPBX_MAX_REQUESTS_PER_MINUTE: String(BUDGET),
-    });
-    try {
-      await waitFor(async () => (await exporter.metrics()).samples.get('mikopbx_up') === 1, 15_000);
-      const started = Date.now();
-      const ups: number[] = [];
-      let scrapes = 0;
-      while (Date.now() - started < RUN_MS) {
-        const { samples } = await exporter.metrics();
-        ups.push(samples.get('mikopbx_up') as number);
-        for (const collector of ['peers', 'providers', 'calls']) expect(samples.get(`mikopbx_collector_success{collector="${collector}"}`), collector).toBe(1);
-        scrapes += 1;
-        await new Promise((r) => setTimeout(r, 500));
+  it.concurrent.each(Object.entries(CASES))(
+    '%s: stretched once, up 1 throughout, never over the budget',
+    async (_, c) => {
+      const sim = await startSimulator({ mode: c.mode, seed: 12, activeCalls: 3 });
+      const exporter = await startExporterProcess({
+        MIKOPBX_URL: sim.url,
+        ...c.credentials,
+        POLL_INTERVAL_SECONDS: String(c.pollSeconds),
+        COLLECTORS: c.mode === 'legacy' ? 'peers,providers,calls' : 'peers,providers,calls,cdr',
+        MIKOPBX_MAX_REQUESTS_PER_MINUTE: String(BUDGET),
+      });
+      try {
+        await waitFor(async () => (await exporter.metrics()).samples.get('mikopbx_up') === 1, 15_000);
+        const started = Date.now();
+        const ups: number[] = [];
+        let scrapes = 0;
+        while (Date.now() - started < RUN_MS) {
+          const { samples } = await exporter.metrics();
+          ups.push(samples.get('mikopbx_up') as number);
+          for (const collector of ['peers', 'providers', 'calls'])
+            expect(samples.get(`mikopbx_collector_success{collector="${collector}"}`), collector).toBe(1);
+          scrapes += 1;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+        expect(scrapes).toBeGreaterThan(100);
+        expect(ups.filter((u) => u !== 1)).toEqual([]);
+
+        const { samples, text } = await exporter.metrics();
+        expect(samples.get('mikopbx_collector_interval_seconds{collector="peers"}')).toBe(c.expectedSeconds);
+        expect(text).toContain(`Refreshed every ${c.expectedSeconds} seconds.`);
+        expect(samples.get('mikopbx_collector_skipped_total{collector="peers",reason="budget"}')).toBe(0);
+        const page = await (await exporter.get('/')).text();
+        expect(page).toContain(`every ${c.expectedSeconds} s (configured ${c.pollSeconds} s`);
+
+        const logged = exporter.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: string; reason?: string; msg: string });
+        const warned = logged.filter((l) => l.level === 'warn');
+        expect(warned.map((l) => l.msg)).toHaveLength(1);
+        expect(warned[0]?.reason).toBe('budget');
+        expect(warned[0]?.msg).toContain(`POLL_INTERVAL_SECONDS=${c.pollSeconds}`);
+        expect(warned[0]?.msg).toContain(`MIKOPBX_MAX_REQUESTS_PER_MINUTE=${BUDGET}`);
+        expect(warned[0]?.msg).toContain(`set POLL_INTERVAL_SECONDS=${c.expectedSeconds} or more`);
+
+        const times = sim.requests.map((r) => r.time);
+        expect(times.length).toBeGreaterThan(40);
+        expect(maxInAnyWindow(times, 60_000)).toBeLessThanOrEqual(BUDGET);
+        expect(sim.stats.rateLimited).toBe(0);
+      } finally {
+        await exporter.stop();
+        await sim.close();
       }
-      expect(scrapes).toBeGreaterThan(100);
-      expect(ups.filter((u) => u !== 1)).toEqual([]);
-
-      const { samples, text } = await exporter.metrics();
-      expect(samples.get('mikopbx_collector_interval_seconds{collector="peers"}')).toBe(c.expectedSeconds);
-      expect(text).toContain(`Refreshed every ${c.expectedSeconds} seconds.`);
-      expect(samples.get('mikopbx_collector_skipped_total{collector="peers",reason="budget"}')).toBe(0);
-      const page = await (await exporter.get('/')).text();
-      expect(page).toContain(`every ${c.expectedSeconds} s (configured ${c.pollSeconds} s`);
-
-      const logged = exporter.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: string; reason?: string; msg: string });
-      const warned = logged.filter((l) => l.level === 'warn');
-      expect(warned.map((l) => l.msg)).toHaveLength(1);
-      expect(warned[0]?.reason).toBe('budget');
-      expect(warned[0]?.msg).toContain(`POLL_INTERVAL_SECONDS=${c.pollSeconds}`);
-      expect(warned[0]?.msg).toContain(`MIKOPBX_MAX_REQUESTS_PER_MINUTE=${BUDGET}`);
-      expect(warned[0]?.msg).toContain(`set POLL_INTERVAL_SECONDS=${c.expectedSeconds} or more`);
-
-      const times = sim.requests.map((r) => r.time);
-      expect(times.length).toBeGreaterThan(40);
-      expect(maxInAnyWindow(times, 60_000)).toBeLessThanOrEqual(BUDGET);
-      expect(sim.stats.rateLimited).toBe(0);
-    } finally {
-      await exporter.stop();
-      await sim.close();
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 });

@@ -69,7 +69,13 @@ describe('cdr collector against the simulator', () => {
     const truth = sim.model.truth({ cdrAfterId: startId }).cdr;
     expect(truth.callsTotal).toBeGreaterThan(1200);
     // The mix covers what matters: queues, transfers, every disposition bucket, unknown ones too.
-    const dispositions = new Set(Object.values(truth.calls).flatMap((d) => Object.entries(d).filter(([, n]) => n > 0).map(([k]) => k)));
+    const dispositions = new Set(
+      Object.values(truth.calls).flatMap((d) =>
+        Object.entries(d)
+          .filter(([, n]) => n > 0)
+          .map(([k]) => k),
+      ),
+    );
     expect([...dispositions].sort()).toEqual(['answered', 'busy', 'cancel', 'failed', 'noanswer', 'other']);
     expect(truth.records).toBeGreaterThan(truth.callsTotal);
     expectEqualsTruth(target.metricsText(), truth);
@@ -92,7 +98,8 @@ describe('cdr collector against the simulator', () => {
     let now = change - 3 * 3600_000;
     const zone = (ms: number) => (ms < change ? before : after);
     const { sim, target, startId } = await setup(zone, { now: () => now, activeCalls: 0, historyCalls: 20 });
-    const offsetOfAnswers = async () => ((await (await fetch(`${sim.url}/pbxcore/api/v3/system:ping`)).json()) as { meta: { timestamp: string } }).meta.timestamp.slice(-6);
+    const offsetOfAnswers = async () =>
+      ((await (await fetch(`${sim.url}/pbxcore/api/v3/system:ping`)).json()) as { meta: { timestamp: string } }).meta.timestamp.slice(-6);
     const hhmm = (minutes: number) => `+${String(minutes / 60).padStart(2, '0')}:00`;
 
     // Calls that all ended before the change, read with answers in the old offset.
@@ -152,7 +159,13 @@ describe('cdr collector against the simulator', () => {
     sim = await startSimulator({ mode: 'legacy', seed: 7, historyCalls: 30 });
     const { logger, lines } = await captureLogger('info');
     target = new PbxTarget({
-      config: testConfig({ url: sim.url, apiKey: sim.apiKey, login: DEFAULT_LOGIN, password: DEFAULT_PASSWORD, collectors: ['peers', 'providers', 'calls', 'cdr'] }),
+      config: testConfig({
+        url: sim.url,
+        apiKey: sim.apiKey,
+        login: DEFAULT_LOGIN,
+        password: DEFAULT_PASSWORD,
+        collectors: ['peers', 'providers', 'calls', 'cdr'],
+      }),
       logger,
     });
     await target.runStatusPoll();

@@ -99,7 +99,9 @@ describe.skipIf(skipReason !== undefined)(titled('fleet e2e: Prometheus http_sd 
   it('scrapes every target exactly once across the shards, with the right mikopbx_up', async () => {
     const names = all.targets.slice(0, COUNT).map((t) => t.name);
     // Each shard lists only its own targets; together they list each target once.
-    const lists = await Promise.all(shards.map(async (s) => ((await (await s.get('/targets')).json()) as { labels: Record<string, string> }[]).map((g) => g.labels.__param_target)));
+    const lists = await Promise.all(
+      shards.map(async (s) => ((await (await s.get('/targets')).json()) as { labels: Record<string, string> }[]).map((g) => g.labels.__param_target)),
+    );
     expect(lists[0]?.length).toBeGreaterThan(COUNT / 4);
     expect(lists[1]?.length).toBeGreaterThan(COUNT / 4);
     expect([...(lists[0] ?? []), ...(lists[1] ?? [])].sort()).toEqual([...names].sort());
@@ -160,7 +162,11 @@ describe.skipIf(skipReason !== undefined)(titled('fleet e2e: Prometheus http_sd 
     await waitFor(
       'both shards to list the new set',
       async () => {
-        const lists = await Promise.all(shards.map(async (s) => ((await (await s.get('/targets')).json()) as { labels: Record<string, string> }[]).map((g) => g.labels.__param_target as string)));
+        const lists = await Promise.all(
+          shards.map(async (s) =>
+            ((await (await s.get('/targets')).json()) as { labels: Record<string, string> }[]).map((g) => g.labels.__param_target as string),
+          ),
+        );
         const union = lists.flat().sort();
         return JSON.stringify(union) === JSON.stringify(wanted) ? true : undefined;
       },
@@ -184,19 +190,26 @@ describe.skipIf(skipReason !== undefined)(titled('fleet e2e: Prometheus http_sd 
     // Unchanged targets were not restarted: no counter went back, no legacy PBX saw a new login.
     const requestsAfter = await vector(prom.url, 'sum by (instance) (mikopbx_api_requests_total{job="mikopbx"})');
     for (const t of unchanged) expect(requestsAfter.get(t.name), t.name).toBeGreaterThanOrEqual(requestsBefore.get(t.name) ?? Infinity);
-    const resets = await vector(prom.url, `sum by (instance) (resets(mikopbx_api_requests_total{job="mikopbx"}[${Math.ceil((Date.now() - startedAt) / 1000) + 10}s]))`);
+    const resets = await vector(
+      prom.url,
+      `sum by (instance) (resets(mikopbx_api_requests_total{job="mikopbx"}[${Math.ceil((Date.now() - startedAt) / 1000) + 10}s]))`,
+    );
     for (const t of unchanged) expect(resets.get(t.name) ?? 0, t.name).toBe(0);
     for (const [name, n] of logins) expect(fleet.member(name).sim?.stats.loginAttempts, name).toBe(n);
     // Changed targets restarted with their new interval.
     const intervals = await vector(prom.url, 'mikopbx_collector_interval_seconds{job="mikopbx",collector="peers"}');
-    for (const name of changed) if (stateOf(name) === 'up' && fleet.member(name).mode === 'v3') expect(intervals.get(name), name).toBeGreaterThanOrEqual(POLL + 1);
+    for (const name of changed)
+      if (stateOf(name) === 'up' && fleet.member(name).mode === 'v3') expect(intervals.get(name), name).toBeGreaterThanOrEqual(POLL + 1);
   }, 60_000);
 
   it('never sends a PBX more than its budget in any 60 s', async () => {
     // The run so far is longer than a minute; check every 60 s window of every PBX's request log.
     await waitFor('a minute of polling', async () => (Date.now() - startedAt > 62_000 ? true : undefined), 70_000, 1000);
     for (const m of fleet.members) {
-      const times = (m.sim?.requests ?? []).filter((r) => !r.path.startsWith('/__sim')).map((r) => r.time).sort((a, b) => a - b);
+      const times = (m.sim?.requests ?? [])
+        .filter((r) => !r.path.startsWith('/__sim'))
+        .map((r) => r.time)
+        .sort((a, b) => a - b);
       let lo = 0;
       for (let hi = 0; hi < times.length; hi++) {
         while ((times[hi] as number) - (times[lo] as number) >= 60_000) lo++;

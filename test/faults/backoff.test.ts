@@ -7,7 +7,7 @@ import { toolOrSkip, promtoolCheckPages } from '../helpers/tools.js';
 const KEY = SIM_API_KEY;
 const STATUS = ['peers', 'providers', 'calls'];
 
-describe('fault injection: the exporter never makes the PBX\'s trouble worse', () => {
+describe("fault injection: the exporter never makes the PBX's trouble worse", () => {
   const env = useSimHarness();
 
   async function setup(overrides: Parameters<typeof startHarness>[0] = {}) {
@@ -35,7 +35,10 @@ describe('fault injection: the exporter never makes the PBX\'s trouble worse', (
       expect(sim.requests.length).toBe(sentBefore + 1);
       expect(sim.requests.at(-1)?.status).toBe(429);
       const pauseS = banMs / 1000 + 5 * offence;
-      expect(h.lines.some((l) => l.includes('"reason":"rate-limited"') && l.includes(`sending nothing for ${pauseS} s`)), `offence ${offence}`).toBe(true);
+      expect(
+        h.lines.some((l) => l.includes('"reason":"rate-limited"') && l.includes(`sending nothing for ${pauseS} s`)),
+        `offence ${offence}`,
+      ).toBe(true);
 
       // Poll on schedule through the whole ban: every poll fails without a request.
       let polls = 0;
@@ -149,7 +152,7 @@ describe('fault injection: the exporter never makes the PBX\'s trouble worse', (
     expect(h.lines.some((l) => l.includes('"reason":"budget"') && l.includes('MIKOPBX_MAX_REQUESTS_PER_MINUTE'))).toBe(true);
   });
 
-  it('at the default budget, 1 s polls for 5 min never trip the PBX\'s rate limiter', async () => {
+  it("at the default budget, 1 s polls for 5 min never trip the PBX's rate limiter", async () => {
     const { sim, h, clock } = await setup({ pollIntervalSeconds: 1, timeoutSeconds: 2 });
     const start = clock.now();
     while (clock.now() - start < 300_000) {

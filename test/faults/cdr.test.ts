@@ -104,35 +104,38 @@ describe('fault injection: CDR paging', () => {
     { kind: 'truncated-json', reason: 'parse' },
   ];
 
-  it.each(PAGE_FAULTS)('$kind on the second page: the run fails ($reason), keeps page one, and catching up counts every call once', async ({ kind, reason }) => {
-    const { sim, h, clock, startId } = await setupBacklog();
-    const logFrom = h.lines.length;
-    const beforeRun = cdrCounters(await h.metrics());
-    sim.faults.set({ kind, paths: [CDR_PATH], skip: 1, count: 1 });
-    const before = cdrRequests(sim).length;
-    await h.exporter.target.runCdrPoll();
-    expect(cdrRequests(sim).length - before).toBe(2); // no retry within the run
+  it.each(PAGE_FAULTS)(
+    '$kind on the second page: the run fails ($reason), keeps page one, and catching up counts every call once',
+    async ({ kind, reason }) => {
+      const { sim, h, clock, startId } = await setupBacklog();
+      const logFrom = h.lines.length;
+      const beforeRun = cdrCounters(await h.metrics());
+      sim.faults.set({ kind, paths: [CDR_PATH], skip: 1, count: 1 });
+      const before = cdrRequests(sim).length;
+      await h.exporter.target.runCdrPoll();
+      expect(cdrRequests(sim).length - before).toBe(2); // no retry within the run
 
-    const failed = await h.metrics();
-    expect(sample(failed, 'mikopbx_collector_success{collector="cdr"}')).toBe(0);
-    // The status collectors are not touched by a CDR fault.
-    expect(sample(failed, 'mikopbx_collector_success{collector="peers"}')).toBe(1);
-    // Nothing dropped or rolled back: every counter at least where it was, page one counted.
-    const kept = cdrCounters(failed);
-    expect([...kept.keys()]).toEqual([...beforeRun.keys()]);
-    for (const [series, v] of beforeRun) expect(kept.get(series), series).toBeGreaterThanOrEqual(v);
-    expect(kept.get('mikopbx_cdr_records_total')).toBeGreaterThan(0);
-    if (promtool) expect(promtoolCheckMetrics(promtool, failed).output).toBe('');
-    const warnings = h.lines.slice(logFrom).filter((l) => l.includes('"level":"warn"') && l.includes('"collector":"cdr"'));
-    expect(warnings.length, h.lines.slice(logFrom).join('\n')).toBeGreaterThan(0);
-    for (const w of warnings) expect(w).toContain(`"reason":"${reason}"`);
+      const failed = await h.metrics();
+      expect(sample(failed, 'mikopbx_collector_success{collector="cdr"}')).toBe(0);
+      // The status collectors are not touched by a CDR fault.
+      expect(sample(failed, 'mikopbx_collector_success{collector="peers"}')).toBe(1);
+      // Nothing dropped or rolled back: every counter at least where it was, page one counted.
+      const kept = cdrCounters(failed);
+      expect([...kept.keys()]).toEqual([...beforeRun.keys()]);
+      for (const [series, v] of beforeRun) expect(kept.get(series), series).toBeGreaterThanOrEqual(v);
+      expect(kept.get('mikopbx_cdr_records_total')).toBeGreaterThan(0);
+      if (promtool) expect(promtoolCheckMetrics(promtool, failed).output).toBe('');
+      const warnings = h.lines.slice(logFrom).filter((l) => l.includes('"level":"warn"') && l.includes('"collector":"cdr"'));
+      expect(warnings.length, h.lines.slice(logFrom).join('\n')).toBeGreaterThan(0);
+      for (const w of warnings) expect(w).toContain(`"reason":"${reason}"`);
 
-    await catchUp(sim, h, clock);
-    const text = await h.metrics();
-    expect(sample(text, 'mikopbx_collector_success{collector="cdr"}')).toBe(1);
-    for (const [series, v] of kept) expect(counterSamples(text).get(series) ?? 0, series).toBeGreaterThanOrEqual(v);
-    expectEqualsTruth(text, sim.model.truth({ cdrAfterId: startId }).cdr);
-  });
+      await catchUp(sim, h, clock);
+      const text = await h.metrics();
+      expect(sample(text, 'mikopbx_collector_success{collector="cdr"}')).toBe(1);
+      for (const [series, v] of kept) expect(counterSamples(text).get(series) ?? 0, series).toBeGreaterThanOrEqual(v);
+      expectEqualsTruth(text, sim.model.truth({ cdrAfterId: startId }).cdr);
+    },
+  );
 
   it.skipIf(!promtool)('promtool check metrics: every page scraped during the CDR faults is valid', () => {
     expect(seen.pages.length).toBeGreaterThan(10);

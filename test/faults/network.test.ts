@@ -19,7 +19,10 @@ async function expectFailedPoll(h: Harness, reason: string, message: RegExp) {
   for (const c of STATUS) expect(sample(text, `mikopbx_collector_success{collector="${c}"}`)).toBe(0);
   const warnings = h.lines.slice(from).filter((l) => l.includes('"level":"warn"'));
   expect(warnings.length).toBeGreaterThan(0);
-  expect(warnings.some((w) => w.includes(`"reason":"${reason}"`) && message.test(w)), warnings.join('\n')).toBe(true);
+  expect(
+    warnings.some((w) => w.includes(`"reason":"${reason}"`) && message.test(w)),
+    warnings.join('\n'),
+  ).toBe(true);
   return text;
 }
 
@@ -93,7 +96,11 @@ describe('fault injection: a hostile network', () => {
     const pbx = await env.sim(new FakeClock());
     const wrong = '9'.repeat(64);
     const h = await env.harness({ url: pbx.url, apiKey: wrong, timeoutSeconds: 1 });
-    const text = await expectFailedPoll(h, 'auth', /refused the API key for \/pbxcore\/api\/v3\/sip-providers:getStatuses.*\\"read\\" permission for \/api\/v3\/sip-providers\b/);
+    const text = await expectFailedPoll(
+      h,
+      'auth',
+      /refused the API key for \/pbxcore\/api\/v3\/sip-providers:getStatuses.*\\"read\\" permission for \/api\/v3\/sip-providers\b/,
+    );
     expect(h.lines.some((l) => /"read\\" permission for \/api\/v3\/sip\b(?!-)/.test(l))).toBe(true);
     expect(h.lines.some((l) => l.includes('"read\\" permission for /api/v3/sip-providers'))).toBe(true);
     expect(h.lines.some((l) => l.includes('"read\\" permission for /api/v3/pbx-status'))).toBe(true);

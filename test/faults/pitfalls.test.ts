@@ -95,7 +95,8 @@ describe('P17: HTTPS with a self-signed certificate, and redirects', () => {
     if (promtool) expect(promtoolCheckMetrics(promtool, text).output).toBe('');
     const warnings = h.lines.filter((l) => l.includes('"level":"warn"'));
     expect(warnings.length).toBeGreaterThan(0);
-    for (const w of warnings) expect(w).toMatch(/redirect to https:\/\/pbx\.example\/pbxcore\/api\/v3\/[^ ;]*; set MIKOPBX_URL to the final https:\/\/ address/);
+    for (const w of warnings)
+      expect(w).toMatch(/redirect to https:\/\/pbx\.example\/pbxcore\/api\/v3\/[^ ;]*; set MIKOPBX_URL to the final https:\/\/ address/);
     // Only the original paths were asked, each once per poll: nothing followed the redirect.
     expect(pbx.paths.every((p) => p.startsWith('/pbxcore/api/v3/'))).toBe(true);
     expect(pbx.paths.length).toBeLessThanOrEqual(3);

@@ -21,7 +21,13 @@ let sims: Simulator[] = [];
 let exporter: FleetExporter;
 let file: string;
 
-const base = (i: number) => ({ poll_interval_seconds: 2, cdr_poll_interval_seconds: 3, max_requests_per_minute: 150, collectors: ['peers', 'providers', 'calls', 'cdr'], labels: { customer: `c${i}` } });
+const base = (i: number) => ({
+  poll_interval_seconds: 2,
+  cdr_poll_interval_seconds: 3,
+  max_requests_per_minute: 150,
+  collectors: ['peers', 'providers', 'calls', 'cdr'],
+  labels: { customer: `c${i}` },
+});
 
 function writeTargets(targets: object[], modules: Record<string, object>): void {
   writeFileSync(file, stringify({ auth_modules: modules, targets }));
@@ -56,7 +62,11 @@ describe('fleet mode: one process, many PBXs from a targets file', () => {
     writeFileSync(join(dir, 'a.key'), 'a'.repeat(64));
     writeFileSync(join(dir, 'b.key'), 'b'.repeat(64));
     writeFileSync(join(dir, 'c.pw'), sims[2]?.password as string);
-    modules = { 'a-key': { api_key_file: join(dir, 'a.key') }, 'b-key': { api_key_file: join(dir, 'b.key') }, 'c-login': { login: 'admin', password_file: join(dir, 'c.pw') } };
+    modules = {
+      'a-key': { api_key_file: join(dir, 'a.key') },
+      'b-key': { api_key_file: join(dir, 'b.key') },
+      'c-login': { login: 'admin', password_file: join(dir, 'c.pw') },
+    };
     targets = [
       { name: 'alpha', url: sims[0]?.url, auth: 'a-key', ...base(0) },
       { name: 'bravo', url: sims[1]?.url, auth: 'b-key', ...base(1) },
@@ -156,7 +166,10 @@ describe('fleet mode: one process, many PBXs from a targets file', () => {
 
   it('keeps the running set when the file turns bad, and says why', async () => {
     writeFileSync(file, 'targets:\n  - name: Bad Name\n    url: x\n');
-    await until('the failed reload', async () => sample((await httpGet(`http://127.0.0.1:${exporter.port}/metrics`)).text, 'mikopbx_exporter_targets_file_last_reload_successful') === 0);
+    await until(
+      'the failed reload',
+      async () => sample((await httpGet(`http://127.0.0.1:${exporter.port}/metrics`)).text, 'mikopbx_exporter_targets_file_last_reload_successful') === 0,
+    );
     expect(exporter.fleet.size).toBe(3);
     expect(lines.some((l) => /targets file reload failed, keeping the 3 running targets: .*line 2: targets\[0\]\.name must be lower-case/.test(l))).toBe(true);
     expect((await upOf('delta')) ?? 0).toBe(1);

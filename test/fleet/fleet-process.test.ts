@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { DIST_MAIN, distBuilt, ROOT } from '../helpers/exporter-process.js';
 
 describe.skipIf(!distBuilt())('fleet mode at start (dist/main.js)', () => {
-  const run = (env: Record<string, string>) => spawnSync(process.execPath, [DIST_MAIN], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', LISTEN_PORT: '0', ...env }, encoding: 'utf8', timeout: 15_000 });
+  const run = (env: Record<string, string>) =>
+    spawnSync(process.execPath, [DIST_MAIN], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', LISTEN_PORT: '0', ...env }, encoding: 'utf8', timeout: 15_000 });
 
   it('refuses a bad targets file with one line naming file and line, exit code 2', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fleet-start-'));
@@ -16,7 +17,9 @@ describe.skipIf(!distBuilt())('fleet mode at start (dist/main.js)', () => {
     writeFileSync(file, 'targets:\n  - name: ok\n    url: https://a.example\n  - name: ok\n    url: https://b.example\n');
     const r = run({ TARGETS_FILE: file });
     expect(r.status).toBe(2);
-    expect(r.stderr.trim().split('\n')).toEqual([`mikopbx-exporter: invalid configuration: TARGETS_FILE (${file}) line 4: targets[1].name repeats the name ok of targets[0] (names must be unique)`]);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `mikopbx-exporter: invalid configuration: TARGETS_FILE (${file}) line 4: targets[1].name repeats the name ok of targets[0] (names must be unique)`,
+    ]);
   });
 
   it('refuses MIKOPBX_URL beside TARGETS_FILE and a SHARD beyond its count', () => {

@@ -17,7 +17,12 @@ describe('fleet jobs on the scheduler grid', () => {
         return release ? Promise.resolve() : new Promise<void>((r) => (release = r));
       },
     };
-    const s = new Scheduler([], () => undefined, () => t, { onStart: (_j, ms) => late.push(ms), onOverrun: (j) => overruns.push(j.name) });
+    const s = new Scheduler(
+      [],
+      () => undefined,
+      () => t,
+      { onStart: (_j, ms) => late.push(ms), onOverrun: (j) => overruns.push(j.name) },
+    );
     s.add([job]);
     await s.tick();
     expect(starts).toEqual([]); // not due before its offset

@@ -59,9 +59,21 @@ targets:
 `,
     );
     const [hq, old, viaEnv] = loadTargetsFile(file, defaults(), { ACME_KEY: 'b'.repeat(64) });
-    expect(hq).toMatchObject({ name: 'acme-hq', labels: { customer: 'acme' }, config: { url: 'https://pbx.acme.example', apiKey: 'a'.repeat(64), pollIntervalSeconds: 30, apiVersion: 'auto' } });
+    expect(hq).toMatchObject({
+      name: 'acme-hq',
+      labels: { customer: 'acme' },
+      config: { url: 'https://pbx.acme.example', apiKey: 'a'.repeat(64), pollIntervalSeconds: 30, apiVersion: 'auto' },
+    });
     expect(hq?.config.collectors).toEqual(['peers', 'providers', 'calls', 'cdr', 'system', 'queues', 'asterisk']);
-    expect(old?.config).toMatchObject({ login: 'admin', password: 'Secret-1', apiKey: undefined, apiVersion: 'legacy', pollIntervalSeconds: 60, collectors: ['peers', 'providers'], tlsInsecureSkipVerify: true });
+    expect(old?.config).toMatchObject({
+      login: 'admin',
+      password: 'Secret-1',
+      apiKey: undefined,
+      apiVersion: 'legacy',
+      pollIntervalSeconds: 60,
+      collectors: ['peers', 'providers'],
+      tlsInsecureSkipVerify: true,
+    });
     expect(viaEnv?.config).toMatchObject({ apiKey: 'b'.repeat(64), collectors: ['peers', 'calls'] });
   });
 
@@ -83,14 +95,25 @@ targets:
 `,
     );
     const [cc, plain] = loadTargetsFile(file, defaults(), {});
-    expect(cc?.config).toMatchObject({ amiUser: 'exporter', amiPassword: 'Secret-1', amiHost: undefined, amiPort: 5039, amiTls: true, queueMemberDetails: true });
+    expect(cc?.config).toMatchObject({
+      amiUser: 'exporter',
+      amiPassword: 'Secret-1',
+      amiHost: undefined,
+      amiPort: 5039,
+      amiTls: true,
+      queueMemberDetails: true,
+    });
     expect(plain?.config).toMatchObject({ amiUser: undefined, amiPassword: undefined, queueMemberDetails: false });
     // MIKOPBX_AMI_PORT and MIKOPBX_AMI_TLS are every target's defaults.
-    const fleetDefaults = (loadFleetSettings({ TARGETS_FILE: '/x', MIKOPBX_AMI_PORT: '15038', MIKOPBX_AMI_TLS: 'true' }) as NonNullable<ReturnType<typeof loadFleetSettings>>).defaults;
+    const fleetDefaults = (
+      loadFleetSettings({ TARGETS_FILE: '/x', MIKOPBX_AMI_PORT: '15038', MIKOPBX_AMI_TLS: 'true' }) as NonNullable<ReturnType<typeof loadFleetSettings>>
+    ).defaults;
     writeFileSync(file, readFileSync(file, 'utf8').replace('ami: { auth: ami-login, port: 5039, tls: true }', 'ami: { auth: ami-login }'));
     expect(loadTargetsFile(file, fleetDefaults, {})[0]?.config).toMatchObject({ amiPort: 15038, amiTls: true });
     const head = `auth_modules:\n  k: { api_key_file: ${dir}/office.key }\ntargets:\n  - name: a\n    url: https://a.example\n`;
-    expect(problem(`${head}    ami: { auth: k }\n`)).toMatch(/line 6: targets\[0\]\.ami\.auth names the auth module k, which has an API key; AMI needs a login/);
+    expect(problem(`${head}    ami: { auth: k }\n`)).toMatch(
+      /line 6: targets\[0\]\.ami\.auth names the auth module k, which has an API key; AMI needs a login/,
+    );
     expect(problem(`${head}    ami: { auth: nope }\n`)).toMatch(/line 6: targets\[0\]\.ami\.auth names the auth module nope/);
     expect(problem(`${head}    ami: { auth: k, port: 0 }\n`)).toMatch(/line 6: targets\[0\]\.ami\.port must be >= 1/);
   });
@@ -101,7 +124,8 @@ targets:
 targets:
   - { name: a, url: "https://a.example", auth: k, poll_interval_seconds: ${interval}, labels: { customer: ${customer} } }
 `;
-    const fp = (key: string, interval: number, customer: string) => loadTargetsFile(write('fp.yaml', text(key, interval, customer)), defaults(), { KEY: key })[0]?.fingerprint;
+    const fp = (key: string, interval: number, customer: string) =>
+      loadTargetsFile(write('fp.yaml', text(key, interval, customer)), defaults(), { KEY: key })[0]?.fingerprint;
     const base = fp('k1', 30, 'x');
     expect(fp('k1', 30, 'y')).toBe(base);
     expect(fp('k2', 30, 'x')).not.toBe(base);
@@ -112,26 +136,44 @@ targets:
 
   it('names the file and the line of every problem', () => {
     const head = `auth_modules:\n  k: { api_key_file: ${dir}/office.key }\ntargets:\n`;
-    expect(problem(`${head}  - name: a\n    url: https://a.example\n    auth: k\n    poll_intervall_seconds: 5\n`)).toMatch(/line 7: targets\[0\]\.poll_intervall_seconds is not a known key/);
-    expect(problem(`${head}  - name: a\n    url: https://a.example\n    poll_interval_seconds: 0\n`)).toMatch(/line 6: targets\[0\]\.poll_interval_seconds must be >= 1/);
+    expect(problem(`${head}  - name: a\n    url: https://a.example\n    auth: k\n    poll_intervall_seconds: 5\n`)).toMatch(
+      /line 7: targets\[0\]\.poll_intervall_seconds is not a known key/,
+    );
+    expect(problem(`${head}  - name: a\n    url: https://a.example\n    poll_interval_seconds: 0\n`)).toMatch(
+      /line 6: targets\[0\]\.poll_interval_seconds must be >= 1/,
+    );
     expect(problem(`${head}  - name: Acme HQ\n    url: https://a.example\n`)).toMatch(/line 4: targets\[0\]\.name must be lower-case/);
-    expect(problem(`${head}  - name: a\n    url: https://a.example\n  - name: a\n    url: https://b.example\n`)).toMatch(/line 6: targets\[1\]\.name repeats the name a of targets\[0\]/);
-    expect(problem(`${head}  - name: a\n    url: https://a.example\n    auth: nope\n`)).toMatch(/line 6: targets\[0\]\.auth names the auth module nope, which auth_modules does not define/);
+    expect(problem(`${head}  - name: a\n    url: https://a.example\n  - name: a\n    url: https://b.example\n`)).toMatch(
+      /line 6: targets\[1\]\.name repeats the name a of targets\[0\]/,
+    );
+    expect(problem(`${head}  - name: a\n    url: https://a.example\n    auth: nope\n`)).toMatch(
+      /line 6: targets\[0\]\.auth names the auth module nope, which auth_modules does not define/,
+    );
     expect(problem(`${head}  - name: a\n    url: ftp://a.example\n`)).toMatch(/line 5: targets\[0\]\.url must start with http/);
     expect(problem(`${head}  - name: a\n    url: https://admin:pw@a.example\n`)).toMatch(/line 5: targets\[0\]\.url must not contain credentials/);
     expect(problem(`${head}  - name: a\n`)).toMatch(/line 4: targets\[0\] is missing url/);
-    expect(problem(`${head}  - name: a\n    url: https://a.example\n    collectors: [peers, quees]\n`)).toMatch(/line 6: targets\[0\]\.collectors has unknown collector\(s\) quees/);
+    expect(problem(`${head}  - name: a\n    url: https://a.example\n    collectors: [peers, quees]\n`)).toMatch(
+      /line 6: targets\[0\]\.collectors has unknown collector\(s\) quees/,
+    );
     expect(problem(`${head}  - name: a\n    url: https://a.example\n    labels: { instance: x }\n`)).toMatch(/line 6: .*not instance or job/);
-    expect(problem(`auth_modules:\n  k: { api_key_file: ${dir}/missing.key }\ntargets: []\n`)).toMatch(/line 2: auth_modules\.k\.api_key_file names a file that cannot be read \(ENOENT/);
-    expect(problem(`auth_modules:\n  k: { api_key_env: NOT_SET }\ntargets: []\n`)).toMatch(/line 2: auth_modules\.k\.api_key_env names the variable NOT_SET, which is not set/);
+    expect(problem(`auth_modules:\n  k: { api_key_file: ${dir}/missing.key }\ntargets: []\n`)).toMatch(
+      /line 2: auth_modules\.k\.api_key_file names a file that cannot be read \(ENOENT/,
+    );
+    expect(problem(`auth_modules:\n  k: { api_key_env: NOT_SET }\ntargets: []\n`)).toMatch(
+      /line 2: auth_modules\.k\.api_key_env names the variable NOT_SET, which is not set/,
+    );
     expect(problem(`auth_modules:\n  k: { login: admin }\ntargets: []\n`)).toMatch(/line 2: .*password.* is required when auth_modules\.k\.login is set/);
     expect(problem(`auth_modules:\n  k: { api_key: inline }\ntargets: []\n`)).toMatch(/line 2: auth_modules\.k\.api_key is not a known key/);
     expect(problem(`targets:\n  - name: a\n    url: [x\n`)).toMatch(/line \d: not valid YAML/);
-    expect(problem(`targets:\n  - { name: a, url: "https://a", api_version: legacy, auth: k }\nauth_modules:\n  k: { api_key_file: ${dir}/office.key }\n`)).toMatch(/line 2: targets\[0\]\.api_version is legacy/);
+    expect(
+      problem(`targets:\n  - { name: a, url: "https://a", api_version: legacy, auth: k }\nauth_modules:\n  k: { api_key_file: ${dir}/office.key }\n`),
+    ).toMatch(/line 2: targets\[0\]\.api_version is legacy/);
   });
 
   it('keeps secrets out of every message', () => {
-    const message = problem(`auth_modules:\n  k: { api_key_env: KEY }\ntargets:\n  - { name: a, url: "https://a", auth: nope }\n`, { KEY: 'supersecretkey'.repeat(4) });
+    const message = problem(`auth_modules:\n  k: { api_key_env: KEY }\ntargets:\n  - { name: a, url: "https://a", auth: nope }\n`, {
+      KEY: 'supersecretkey'.repeat(4),
+    });
     expect(message).not.toContain('supersecretkey');
   });
 });
@@ -142,6 +184,10 @@ describe('fleet settings', () => {
     expect(() => loadFleetSettings({ TARGETS_FILE: '/t.yaml', MIKOPBX_API_KEY_FILE: '/k' })).toThrow(/MIKOPBX_API_KEY_FILE must not be set/);
     expect(() => loadFleetSettings({ SHARD: '0/2' })).toThrow(/SHARD is a fleet-mode setting/);
     expect(loadFleetSettings({ MIKOPBX_URL: 'https://x' })).toBeNull();
-    expect(loadFleetSettings({ TARGETS_FILE: '/t.yaml', POLL_INTERVAL_SECONDS: '45' })).toMatchObject({ targetsFile: '/t.yaml', maxRequestsInFlight: 32, defaults: { pollIntervalSeconds: 45 } });
+    expect(loadFleetSettings({ TARGETS_FILE: '/t.yaml', POLL_INTERVAL_SECONDS: '45' })).toMatchObject({
+      targetsFile: '/t.yaml',
+      maxRequestsInFlight: 32,
+      defaults: { pollIntervalSeconds: 45 },
+    });
   });
 });

@@ -52,7 +52,11 @@ export function rawAmi(port: number, host = '127.0.0.1'): Promise<RawAmi> {
       closed,
       close: () => socket.destroy(),
       async send(fields, until = (f) => 'Response' in f, timeoutMs = 5000) {
-        socket.write(`${Object.entries(fields).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
+        socket.write(
+          `${Object.entries(fields)
+            .map(([k, v]) => `${k}: ${v}\r\n`)
+            .join('')}\r\n`,
+        );
         const id = fields.ActionID;
         const out: Record<string, string>[] = [];
         const deadline = Date.now() + timeoutMs;

@@ -21,8 +21,14 @@ export function expectHistogramsMatch(text: string, calls: CompletedCall[]): voi
     const mine = calls.filter((c) => c.direction === direction);
     const durations = mine.map((c) => (c.endMs - c.startMs) / 1000);
     const delays = mine.flatMap((c) => (c.disposition === 'answered' && c.answerDelaySeconds !== null ? [c.answerDelaySeconds] : []));
-    expect(s.get(`mikopbx_call_duration_seconds_sum{direction="${direction}"}`)).toBeCloseTo(durations.reduce((a, b) => a + b, 0), 2);
-    expect(s.get(`mikopbx_call_answer_delay_seconds_sum{direction="${direction}"}`)).toBeCloseTo(delays.reduce((a, b) => a + b, 0), 2);
+    expect(s.get(`mikopbx_call_duration_seconds_sum{direction="${direction}"}`)).toBeCloseTo(
+      durations.reduce((a, b) => a + b, 0),
+      2,
+    );
+    expect(s.get(`mikopbx_call_answer_delay_seconds_sum{direction="${direction}"}`)).toBeCloseTo(
+      delays.reduce((a, b) => a + b, 0),
+      2,
+    );
     for (const le of CALL_DURATION_BUCKETS) {
       expect(s.get(`mikopbx_call_duration_seconds_bucket{le="${le}",direction="${direction}"}`)).toBe(durations.filter((d) => d <= le).length);
     }
@@ -71,4 +77,3 @@ export function expectEqualsTruth(text: string, truth: SimTruth['cdr']): void {
     expect(s.get('mikopbx_cdr_last_record_timestamp_seconds')).toBeCloseTo(truth.lastRecordEndTimestamp, 3);
   }
 }
-

@@ -27,7 +27,11 @@ export const CONTRACT_METRICS: Record<string, ContractMetric> = {
   mikopbx_exporter_build_info: { type: 'gauge', labels: ['version', 'nodejs_version'] },
 
   mikopbx_collector_interval_seconds: { type: 'gauge', labels: ['collector'], values: { collector: COLLECTORS } },
-  mikopbx_collector_skipped_total: { type: 'counter', labels: ['collector', 'reason'], values: { collector: COLLECTORS, reason: ['budget', 'shutdown', 'in_flight'] } },
+  mikopbx_collector_skipped_total: {
+    type: 'counter',
+    labels: ['collector', 'reason'],
+    values: { collector: COLLECTORS, reason: ['budget', 'shutdown', 'in_flight'] },
+  },
 
   // Call queues and Asterisk core over AMI (issue 15).
   mikopbx_ami_up: { type: 'gauge', labels: [] },

@@ -153,9 +153,7 @@ export async function runDashboardQueries(promUrl: string, d: Dashboard, values:
       const expr = substitute(target.expr, values);
       const o: QueryOutcome = { panel, area: panelArea(panel), target, expr, series: 0, numeric: 0, error: undefined };
       try {
-        const r = target.instant
-          ? await promQuery(promUrl, expr, end)
-          : await promQueryRange(promUrl, expr, end - rangeSeconds, end, 1);
+        const r = target.instant ? await promQuery(promUrl, expr, end) : await promQueryRange(promUrl, expr, end - rangeSeconds, end, 1);
         if (r.resultType === 'vector' || r.resultType === 'matrix') {
           const samples = r.result as PromSample[];
           const vals = samples.map((s) => (s.value ? [s.value] : (s.values ?? [])));
@@ -176,5 +174,7 @@ export async function runDashboardQueries(promUrl: string, d: Dashboard, values:
 
 /** Human-readable list of outcomes, for assertion messages. */
 export function describeOutcomes(os: QueryOutcome[]): string {
-  return os.map((o) => `  [${o.area}] ${o.panel.title} ${o.target.refId}: ${o.error ?? `${o.series} series (${o.numeric} numeric)`}\n      ${o.expr}`).join('\n');
+  return os
+    .map((o) => `  [${o.area}] ${o.panel.title} ${o.target.refId}: ${o.error ?? `${o.series} series (${o.numeric} numeric)`}\n      ${o.expr}`)
+    .join('\n');
 }

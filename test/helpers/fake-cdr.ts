@@ -26,7 +26,9 @@ export function pbxLocal(unix: number, offsetMinutes: number): string {
 }
 
 function isoWithOffset(unixMs: number, offsetMinutes: number): string {
-  const local = pbxLocal(unixMs / 1000, offsetMinutes).slice(0, 19).replace(' ', 'T');
+  const local = pbxLocal(unixMs / 1000, offsetMinutes)
+    .slice(0, 19)
+    .replace(' ', 'T');
   const sign = offsetMinutes < 0 ? '-' : '+';
   const a = Math.abs(offsetMinutes);
   return `${local}${sign}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;

@@ -29,15 +29,22 @@ export interface HttpAnswer {
   headers: http.IncomingHttpHeaders;
 }
 
-export function httpGet(url: string, opts: { headers?: Record<string, string>; ca?: string; agent?: http.Agent; tls?: Partial<https.RequestOptions> } = {}): Promise<HttpAnswer> {
+export function httpGet(
+  url: string,
+  opts: { headers?: Record<string, string>; ca?: string; agent?: http.Agent; tls?: Partial<https.RequestOptions> } = {},
+): Promise<HttpAnswer> {
   const mod = url.startsWith('https:') ? https : http;
   return new Promise((resolve, reject) => {
-    const req = mod.get(url, { headers: opts.headers, ...(opts.ca ? { ca: opts.ca } : {}), ...(opts.agent ? { agent: opts.agent } : {}), ...(opts.tls ?? {}) }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
-      res.on('error', reject);
-    });
+    const req = mod.get(
+      url,
+      { headers: opts.headers, ...(opts.ca ? { ca: opts.ca } : {}), ...(opts.agent ? { agent: opts.agent } : {}), ...(opts.tls ?? {}) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.setTimeout(5000, () => req.destroy(new Error('test client timeout')));
   });

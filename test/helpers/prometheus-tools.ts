@@ -184,12 +184,7 @@ export interface RunningServer {
 }
 
 /** Starts Prometheus on 127.0.0.1 with its own temp dir; extraFiles are written beside the config. */
-export function startPrometheus(opts: {
-  binary: string;
-  configYaml: string;
-  extraFiles?: Record<string, string>;
-  args?: string[];
-}): Promise<RunningServer> {
+export function startPrometheus(opts: { binary: string; configYaml: string; extraFiles?: Record<string, string>; args?: string[] }): Promise<RunningServer> {
   return startServer('prometheus', opts.binary, 'mikopbx-prom-', { 'prometheus.yml': opts.configYaml, ...opts.extraFiles }, (dir) => [
     `--config.file=${join(dir, 'prometheus.yml')}`,
     `--storage.tsdb.path=${join(dir, 'data')}`,
@@ -225,10 +220,14 @@ async function startServer(
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitFor(`${name} /-/ready`, async () => {
-      if (proc.exited) throw new Error(`${name} exited\n${proc.tail()}`);
-      return httpOk(`${url}/-/ready`);
-    }, 20_000);
+    await waitFor(
+      `${name} /-/ready`,
+      async () => {
+        if (proc.exited) throw new Error(`${name} exited\n${proc.tail()}`);
+        return httpOk(`${url}/-/ready`);
+      },
+      20_000,
+    );
   } catch (err) {
     await stop();
     throw new Error(`${String(err)}\n${proc.tail()}`, { cause: err });

@@ -24,12 +24,18 @@ export function expectStatusMatchesTruth(text: string, truth: SimTruth): void {
   expect(get('mikopbx_sip_peer_rtt_seconds', 'extension')).toEqual(reported(truth.peers, (p) => p.rttSeconds));
   expect(get('mikopbx_sip_peer_devices', 'extension')).toEqual(reported(truth.peers, (p) => p.devices));
 
-  const info = Object.fromEntries([...seriesOf(samples, 'mikopbx_provider_info')].map(([k]) => {
-    const { provider, ...rest } = labelsOf(k);
-    return [provider, rest];
-  }));
-  expect(info).toEqual(Object.fromEntries(Object.entries(truth.providers).map(([id, p]) => [id, { name: p.name, protocol: p.protocol, host: p.host, username: p.username }])));
-  const states = Object.fromEntries([...seriesOf(samples, 'mikopbx_provider_state')].filter(([, v]) => v === 1).map(([k]) => [labelsOf(k).provider, labelsOf(k).state]));
+  const info = Object.fromEntries(
+    [...seriesOf(samples, 'mikopbx_provider_info')].map(([k]) => {
+      const { provider, ...rest } = labelsOf(k);
+      return [provider, rest];
+    }),
+  );
+  expect(info).toEqual(
+    Object.fromEntries(Object.entries(truth.providers).map(([id, p]) => [id, { name: p.name, protocol: p.protocol, host: p.host, username: p.username }])),
+  );
+  const states = Object.fromEntries(
+    [...seriesOf(samples, 'mikopbx_provider_state')].filter(([, v]) => v === 1).map(([k]) => [labelsOf(k).provider, labelsOf(k).state]),
+  );
   expect(states).toEqual(Object.fromEntries(Object.entries(truth.providers).map(([id, p]) => [id, p.state])));
   expect(get('mikopbx_provider_registered', 'provider')).toEqual(reported(truth.providers, (p) => (p.registered ? 1 : 0)));
   expect(get('mikopbx_provider_rtt_seconds', 'provider')).toEqual(reported(truth.providers, (p) => p.rttSeconds));

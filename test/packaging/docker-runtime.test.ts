@@ -2,7 +2,21 @@
 // exactly the files the Dockerfile copies, started with the image's CMD, ENV, WORKDIR and USER
 // (when the tests run as root), with the app directory read-only, against a fake PBX on loopback.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, chmodSync, constants, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,7 +37,10 @@ function depsInstallArgs(): string[] {
   const copy = runtime.copies.find((c) => c.sources.some((s) => s.endsWith('node_modules')));
   const stage = stages.find((s) => s.name === copy?.from);
   const run = stage?.runs.find((r) => /npm ci\b/.test(r));
-  const command = run?.split('&&').map((part) => part.trim()).find((part) => part.startsWith('npm ci'));
+  const command = run
+    ?.split('&&')
+    .map((part) => part.trim())
+    .find((part) => part.startsWith('npm ci'));
   if (!command) throw new Error('no `npm ci` in the stage that provides node_modules');
   return command.split(/\s+/).slice(1);
 }

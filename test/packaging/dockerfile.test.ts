@@ -33,10 +33,7 @@ describe('Dockerfile lint (npm run lint:docker)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dockerlint-'));
     try {
       const bad = join(dir, 'Dockerfile');
-      writeFileSync(
-        bad,
-        ['FROM node:latest', 'workdir app', 'ADD . /app', 'RUN npm install', 'USER root', 'CMD node dist/main.js', ''].join('\n'),
-      );
+      writeFileSync(bad, ['FROM node:latest', 'workdir app', 'ADD . /app', 'RUN npm install', 'USER root', 'CMD node dist/main.js', ''].join('\n'));
       const r = lint(bad);
       expect(r.status).toBe(1);
       for (const rule of ['DL3007', 'DL3020', 'DL3025', 'DL3002', 'npm-ci', 'oci-labels', 'expose', 'dockerfile-utils']) {

@@ -100,7 +100,11 @@ export function parseDockerfile(text: string): Stage[] {
         break;
       }
       case 'COPY': {
-        const from = (ins as ModifiableInstruction).getFlags().find((f) => f.getName() === 'from')?.getValue() ?? undefined;
+        const from =
+          (ins as ModifiableInstruction)
+            .getFlags()
+            .find((f) => f.getName() === 'from')
+            ?.getValue() ?? undefined;
         stage.copies.push({ from, sources: args.slice(0, -1), destination: args.at(-1) ?? '' });
         break;
       }

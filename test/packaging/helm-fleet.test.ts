@@ -95,7 +95,10 @@ describe('values.schema.json for fleet mode', () => {
   ];
   it.each(invalid)('rejects %s', (_name, v, path) => {
     const errors = check(v);
-    expect(errors.some((e) => e.startsWith(`${path} `)), errors.join('\n')).toBe(true);
+    expect(
+      errors.some((e) => e.startsWith(`${path} `)),
+      errors.join('\n'),
+    ).toBe(true);
   });
 });
 
@@ -210,8 +213,18 @@ describe.skipIf(!helm)('chart in fleet mode, rendered with helm', () => {
 
   it('scrapes over HTTPS with the given TLS and basic auth when the web config enables TLS', () => {
     const webConfig = join(chartDir, 'ci', 'web-config-values.yaml');
-    const docs = render('--values', fleetFile, '--values', webConfig, '--set', 'config.url=', '--set', 'auth.existingSecret.name=',
-      '--set', 'fleet.scrapeConfig.tlsConfig.insecureSkipVerify=true');
+    const docs = render(
+      '--values',
+      fleetFile,
+      '--values',
+      webConfig,
+      '--set',
+      'config.url=',
+      '--set',
+      'auth.existingSecret.name=',
+      '--set',
+      'fleet.scrapeConfig.tlsConfig.insecureSkipVerify=true',
+    );
     const sc = one(docs, 'ScrapeConfig');
     expect(sc.spec.scheme).toBe('HTTPS');
     expect(sc.spec.tlsConfig).toEqual({ insecureSkipVerify: true });
@@ -231,17 +244,33 @@ describe.skipIf(!helm)('chart in fleet mode, rendered with helm', () => {
     const plain = renderText('mikopbx', '--set', 'config.url=https://pbx.example.com');
     const inert = renderText('mikopbx', '--set', 'config.url=https://pbx.example.com', '--set-json', `fleet=${JSON.stringify({ ...fleet, enabled: false })}`);
     expect(inert).toBe(plain);
-    expect(parseManifests(plain).map((d) => d.kind).sort()).toEqual(['Deployment', 'Service', 'ServiceAccount']);
+    expect(
+      parseManifests(plain)
+        .map((d) => d.kind)
+        .sort(),
+    ).toEqual(['Deployment', 'Service', 'ServiceAccount']);
   });
 
   const rejected: [string, string[], RegExp][] = [
     ['fleet mode without targets', ['--set-json', 'fleet.targets=[]'], /list the PBXs in fleet\.targets, or set fleet\.existingConfigMap/],
     ['a target name used twice', ['--set', 'fleet.targets[1].name=acme-hq'], /the name "acme-hq" is used twice/],
     ['an auth that no module defines', ['--set', 'fleet.targets[0].auth=nope'], /acme-hq uses auth "nope", which fleet\.authModules does not define/],
-    ['credential files without fleet.existingSecret', ['--set', 'fleet.existingSecret='], /points into \/etc\/mikopbx-exporter\/secrets\/: set fleet\.existingSecret/],
-    ['inline targets together with fleet.existingConfigMap', ['--set', 'fleet.existingConfigMap=my-targets'], /fleet\.existingConfigMap is set: leave fleet\.targets and fleet\.authModules empty/],
+    [
+      'credential files without fleet.existingSecret',
+      ['--set', 'fleet.existingSecret='],
+      /points into \/etc\/mikopbx-exporter\/secrets\/: set fleet\.existingSecret/,
+    ],
+    [
+      'inline targets together with fleet.existingConfigMap',
+      ['--set', 'fleet.existingConfigMap=my-targets'],
+      /fleet\.existingConfigMap is set: leave fleet\.targets and fleet\.authModules empty/,
+    ],
     ['a Service that cannot be headless', ['--set', 'service.type=NodePort'], /service\.type must be ClusterIP/],
-    ['a single-PBX variable in extraEnv', ['--set', 'extraEnv[0].name=MIKOPBX_URL', '--set', 'extraEnv[0].value=https://p'], /extraEnv must not set MIKOPBX_URL/],
+    [
+      'a single-PBX variable in extraEnv',
+      ['--set', 'extraEnv[0].name=MIKOPBX_URL', '--set', 'extraEnv[0].value=https://p'],
+      /extraEnv must not set MIKOPBX_URL/,
+    ],
     ['mode 0400 files without fsGroup', ['--set', 'podSecurityContext.fsGroup=null'], /keep podSecurityContext\.fsGroup set/],
     ['config.url (schema)', ['--set', 'config.url=https://pbx.example.com'], /config\/url/],
     ['a single-PBX API key (schema)', ['--set', 'auth.apiKey=k'], /auth\/apiKey/],
@@ -254,7 +283,8 @@ describe.skipIf(!helm)('chart in fleet mode, rendered with helm', () => {
   });
 
   it('prints NOTES on checking a replica and on the Prometheus side (helm install --dry-run=client)', () => {
-    const install = (...args: string[]) => helmRun(['install', 'mikopbx', chartDir, '--namespace', 'monitoring', '--dry-run=client', '--values', fleetFile, ...args]);
+    const install = (...args: string[]) =>
+      helmRun(['install', 'mikopbx', chartDir, '--namespace', 'monitoring', '--dry-run=client', '--values', fleetFile, ...args]);
     const withOperator = install();
     expect(withOperator.status, withOperator.stderr).toBe(0);
     const notes = withOperator.stdout.slice(withOperator.stdout.indexOf('NOTES:'));

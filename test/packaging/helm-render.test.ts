@@ -98,7 +98,11 @@ describe.skipIf(!helm)('chart rendered with helm', () => {
     expect(env.has('MIKOPBX_API_KEY') || env.has('MIKOPBX_PASSWORD')).toBe(false);
     const mounts: string[] = container.volumeMounts.map((m: Doc) => m.mountPath);
     for (const [name, e] of env) {
-      if (name.endsWith('_FILE')) expect(mounts.some((m) => e.value.startsWith(`${m}/`)), name).toBe(true);
+      if (name.endsWith('_FILE'))
+        expect(
+          mounts.some((m) => e.value.startsWith(`${m}/`)),
+          name,
+        ).toBe(true);
     }
     const volumes = new Set(pod.volumes.map((v: Doc) => v.name));
     for (const m of container.volumeMounts) expect(volumes.has(m.name)).toBe(true);
@@ -174,13 +178,16 @@ describe.skipIf(!helm)('chart rendered with helm', () => {
   });
 
   it('renders only the Deployment, Service and ServiceAccount (and a Secret for inline credentials) by default', () => {
-    expect(template('--set', 'config.url=https://pbx.example.com').map((d) => d.kind).sort()).toEqual(['Deployment', 'Service', 'ServiceAccount']);
-    expect(template('--values', join(chart, 'ci', 'api-key-values.yaml')).map((d) => d.kind).sort()).toEqual([
-      'Deployment',
-      'Secret',
-      'Service',
-      'ServiceAccount',
-    ]);
+    expect(
+      template('--set', 'config.url=https://pbx.example.com')
+        .map((d) => d.kind)
+        .sort(),
+    ).toEqual(['Deployment', 'Service', 'ServiceAccount']);
+    expect(
+      template('--values', join(chart, 'ci', 'api-key-values.yaml'))
+        .map((d) => d.kind)
+        .sort(),
+    ).toEqual(['Deployment', 'Secret', 'Service', 'ServiceAccount']);
   });
 
   it('prints NOTES that tell how to check the exporter (helm install --dry-run=client, no cluster)', () => {
@@ -210,7 +217,11 @@ describe.skipIf(!helm)('chart rendered with helm', () => {
     ['a poll interval of 0 (schema)', ['--set', 'config.url=https://p', '--set', 'config.pollIntervalSeconds=0'], /pollIntervalSeconds/],
     ['a login without a password', ['--set', 'config.url=https://p', '--set', 'auth.login=admin'], /auth\.login is set/],
     ['legacy without a login', ['--set', 'config.url=https://p', '--set', 'config.apiVersion=legacy', '--set', 'auth.apiKey=k'], /legacy/],
-    ['both a CA ConfigMap and Secret', ['--set', 'config.url=https://p', '--set', 'caBundle.configMap=a', '--set', 'caBundle.secret=b'], /only one of caBundle/],
+    [
+      'both a CA ConfigMap and Secret',
+      ['--set', 'config.url=https://p', '--set', 'caBundle.configMap=a', '--set', 'caBundle.secret=b'],
+      /only one of caBundle/,
+    ],
   ];
   it.each(rejected)('refuses %s', (_name, args, message) => {
     const r = run(['template', 'mikopbx', chart, ...args]);
@@ -225,10 +236,20 @@ describe.skipIf(!helm)('chart rendered with helm', () => {
     const tgz = readdirSync(out).find((f) => f.endsWith('.tgz'))!;
     const tar = gunzipSync(readFileSync(join(out, tgz)));
     const names: string[] = [];
-    for (let off = 0; off + 512 <= tar.length; ) {
-      const name = tar.subarray(off, off + 100).toString('utf8').replace(/\0.*$/s, '');
+    for (let off = 0; off + 512 <= tar.length;) {
+      const name = tar
+        .subarray(off, off + 100)
+        .toString('utf8')
+        .replace(/\0.*$/s, '');
       if (!name) break;
-      const size = parseInt(tar.subarray(off + 124, off + 136).toString('utf8').replace(/\0.*$/s, '').trim() || '0', 8);
+      const size = parseInt(
+        tar
+          .subarray(off + 124, off + 136)
+          .toString('utf8')
+          .replace(/\0.*$/s, '')
+          .trim() || '0',
+        8,
+      );
       names.push(name);
       off += 512 + Math.ceil(size / 512) * 512;
     }

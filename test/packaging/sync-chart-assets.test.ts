@@ -18,7 +18,6 @@ function sync(root: string, ...args: string[]) {
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
-
 describe('chart copies of the alert rules and the dashboard', () => {
   it('lists the same files as the sync script', () => {
     const script = readFileSync(join(repoRoot, 'scripts', 'sync-chart-assets.mjs'), 'utf8');

@@ -144,7 +144,8 @@ function check(kind: string, spec: Values, docs: Record<string, unknown>[], rend
         if (at.found && at.value !== null) return `${where}: exists (${JSON.stringify(at.value)})`;
         break;
       case 'matchRegex':
-        if (typeof at.value !== 'string' || !new RegExp(spec.pattern as string).test(at.value)) return `${where}: ${JSON.stringify(at.value)} !~ ${String(spec.pattern)}`;
+        if (typeof at.value !== 'string' || !new RegExp(spec.pattern as string).test(at.value))
+          return `${where}: ${JSON.stringify(at.value)} !~ ${String(spec.pattern)}`;
         break;
       case 'isSubset':
         if (!isSubset(at.value, spec.content)) return `${where}: ${JSON.stringify(at.value)} does not contain ${JSON.stringify(spec.content)}`;

@@ -58,7 +58,10 @@ describe('simulated AMI: greeting, login, permissions', () => {
     const bare = await loggedIn(sim, 'nothing', 'secret-0');
     expect(await bare.send({ Action: 'CoreStatus', ActionID: 'c' })).toEqual([{ Response: 'Error', ActionID: 'c', Message: 'Permission denied' }]);
     expect((await bare.send({ Action: 'CoreSettings', ActionID: 'd' }))[0]?.Message).toBe('Permission denied');
-    expect((await bare.send({ Action: 'QueueSummary', ActionID: 'q' }, listDone('QueueSummaryComplete')))[0]).toMatchObject({ Response: 'Success', EventList: 'start' });
+    expect((await bare.send({ Action: 'QueueSummary', ActionID: 'q' }, listDone('QueueSummaryComplete')))[0]).toMatchObject({
+      Response: 'Success',
+      EventList: 'start',
+    });
     const sys = await loggedIn(sim, 'sys', 'secret-1');
     expect((await sys.send({ Action: 'CoreStatus', ActionID: 'c' }))[0]?.Response).toBe('Success');
     expect(sim.ami?.stats.permissionDenied).toBe(2);
@@ -80,7 +83,11 @@ describe('simulated AMI: greeting, login, permissions', () => {
     const queue = sim.ami?.queues.queues()[0]?.id as string;
     expect(sim.ami?.truth().queues[0]?.completed).toBeGreaterThan(0);
     const ami = await loggedIn(sim);
-    expect((await ami.send({ Action: 'QueueReset', ActionID: 'r', Queue: queue }))[0]).toEqual({ Response: 'Success', ActionID: 'r', Message: 'Queue stats reset successfully' });
+    expect((await ami.send({ Action: 'QueueReset', ActionID: 'r', Queue: queue }))[0]).toEqual({
+      Response: 'Success',
+      ActionID: 'r',
+      Message: 'Queue stats reset successfully',
+    });
     expect(sim.ami?.truth().queues[0]).toMatchObject({ completed: 0, abandoned: 0, holdTimeSeconds: 0 });
     expect(sim.ami?.actions.map((a) => a.action)).toEqual(['Login', 'QueueReset']);
   });
@@ -104,14 +111,28 @@ describe('simulated AMI: queue answers', () => {
     expect(summary.every((f) => f.ActionID === 's1')).toBe(true);
     expect(summary.at(-1)).toMatchObject({ EventList: 'Complete', ListItems: String(truth.length) });
     const first = summary[1] as Record<string, string>;
-    expect(first).toMatchObject({ Queue: q, Callers: '2', LongestHoldTime: String(truth[0]?.longestWaitSeconds), LoggedIn: String(truth[0]?.members.logged_in), Available: String(truth[0]?.members.available) });
+    expect(first).toMatchObject({
+      Queue: q,
+      Callers: '2',
+      LongestHoldTime: String(truth[0]?.longestWaitSeconds),
+      LoggedIn: String(truth[0]?.members.logged_in),
+      Available: String(truth[0]?.members.available),
+    });
     expect(Number(first.LongestHoldTime)).toBeGreaterThanOrEqual(41);
 
     const status = await raw.send({ Action: 'QueueStatus', ActionID: 's2' }, listDone('QueueStatusComplete'));
     const params = status.filter((f) => f.Event === 'QueueParams');
-    expect(params.map((p) => [p.Queue, Number(p.Completed), Number(p.Abandoned), Math.round(Number(p.ServicelevelPerf) * 10) / 1000])).toEqual(truth.map((t) => [t.queue, t.completed, t.abandoned, t.serviceLevelRatio]));
+    expect(params.map((p) => [p.Queue, Number(p.Completed), Number(p.Abandoned), Math.round(Number(p.ServicelevelPerf) * 10) / 1000])).toEqual(
+      truth.map((t) => [t.queue, t.completed, t.abandoned, t.serviceLevelRatio]),
+    );
     const paused = status.find((f) => f.Event === 'QueueMember' && f.Name === member);
-    expect(paused).toMatchObject({ Paused: '1', PausedReason: 'Lunch: back at 14:30', Location: `Local/${member}@internal/n`, StateInterface: `hint:${member}@internal-hints`, Membership: 'static' });
+    expect(paused).toMatchObject({
+      Paused: '1',
+      PausedReason: 'Lunch: back at 14:30',
+      Location: `Local/${member}@internal/n`,
+      StateInterface: `hint:${member}@internal-hints`,
+      Membership: 'static',
+    });
     expect(status.filter((f) => f.Event === 'QueueEntry' && f.Queue === q).map((e) => e.Position)).toEqual(['1', '2']);
     expect(status.at(-1)?.ListItems).toBe(String(status.length - 2));
   });
@@ -161,7 +182,11 @@ describe('simulated AMI: queue answers', () => {
     ami.restart();
     await raw.closed;
     const restarted = ami.truth().core;
-    expect(restarted).toMatchObject({ startTimeSeconds: Math.floor(clock.now() / 1000), processedCalls: 0, processedCallsTotal: before.core.processedCallsTotal });
+    expect(restarted).toMatchObject({
+      startTimeSeconds: Math.floor(clock.now() / 1000),
+      processedCalls: 0,
+      processedCallsTotal: before.core.processedCallsTotal,
+    });
   });
 
   it('CoreStatus prints PBX-local dates and times without a zone', async () => {
@@ -233,7 +258,8 @@ describe('simulated AMI: faults and controls', () => {
     const sim = await start({ ami: {} });
     const truth = (await getJson(sim, '/__sim/ami/truth')).json;
     const q = truth.queues[0].queue as string;
-    const post = (op: string, body: unknown) => getJson(sim, `/__sim/ami/${op}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    const post = (op: string, body: unknown) =>
+      getJson(sim, `/__sim/ami/${op}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
     expect((await post('caller', { queue: q, waitedMs: 5000 })).status).toBe(200);
     expect((await post('pause', { queue: q, member: truth.queues[0].memberDetails[0].member, reason: 'x' })).status).toBe(200);
     expect((await post('queue', { id: 'QUEUE-ABCDEF01', name: 'Night', extension: '2099', members: ['201'] })).json.id).toBe('QUEUE-ABCDEF01');
@@ -243,8 +269,17 @@ describe('simulated AMI: faults and controls', () => {
     const rest = await getJson(sim, '/pbxcore/api/v3/call-queues');
     expect(rest.status).toBe(200);
     expect(rest.json.data.map((x: { uniqid: string }) => x.uniqid).sort()).toEqual(after.queues.map((x: { queue: string }) => x.queue).sort());
-    expect(rest.json.data.find((x: { uniqid: string }) => x.uniqid === 'QUEUE-ABCDEF01')).toMatchObject({ name: 'Night', extension: '2099', strategy: 'ringall', represent: '<i class="users icon"></i> Night <2099>' });
-    const del = await getJson(sim, '/__sim/ami/queue', { method: 'DELETE', body: JSON.stringify({ id: 'QUEUE-ABCDEF01' }), headers: { 'content-type': 'application/json' } });
+    expect(rest.json.data.find((x: { uniqid: string }) => x.uniqid === 'QUEUE-ABCDEF01')).toMatchObject({
+      name: 'Night',
+      extension: '2099',
+      strategy: 'ringall',
+      represent: '<i class="users icon"></i> Night <2099>',
+    });
+    const del = await getJson(sim, '/__sim/ami/queue', {
+      method: 'DELETE',
+      body: JSON.stringify({ id: 'QUEUE-ABCDEF01' }),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(del.json).toEqual({ removed: true });
     expect((await post('reload', {})).json.reloadTimeSeconds).toBeGreaterThan(0);
     expect((await getJson(sim, '/__sim/ami/actions')).json).toEqual([]);

@@ -101,7 +101,13 @@ describe('GET /cdr', () => {
 
     const neg = await getJson(s, CDR + q({ offset: -1 }));
     expect(neg.status).toBe(422);
-    expect(neg.json).toMatchObject({ result: false, data: [], httpCode: 422, function: 'getList', messages: { error: ['Invalid offset value: -1. Offset must be non-negative.'] } });
+    expect(neg.json).toMatchObject({
+      result: false,
+      data: [],
+      httpCode: 422,
+      function: 'getList',
+      messages: { error: ['Invalid offset value: -1. Offset must be non-negative.'] },
+    });
 
     const wide = await getJson(s, CDR + q({ dateFrom: '2025-01-01', dateTo: '2026-04-10' }));
     expect(wide.status).toBe(422);
@@ -122,7 +128,19 @@ describe('GET /cdr', () => {
     const r = await getJson(s, CDR + q({ linkedid: queue }));
     expect(r.json.data.records).toHaveLength(1);
     const g = r.json.data.records[0];
-    expect(Object.keys(g)).toEqual(['linkedid', 'start', 'src_num', 'src_name', 'dst_num', 'dst_name', 'did', 'disposition', 'totalDuration', 'totalBillsec', 'records']);
+    expect(Object.keys(g)).toEqual([
+      'linkedid',
+      'start',
+      'src_num',
+      'src_name',
+      'dst_num',
+      'dst_name',
+      'did',
+      'disposition',
+      'totalDuration',
+      'totalBillsec',
+      'records',
+    ]);
     const legs = g.records;
     expect(legs.length).toBeGreaterThanOrEqual(2);
     expect(legs.map((l: any) => l.start)).toEqual([...legs.map((l: any) => l.start)].sort());
@@ -224,11 +242,19 @@ describe('cdr:getMetadata and cdr:getStatsByProvider', () => {
     const clock = manualClock();
     const s = await fresh(clock, { historyCalls: 20 });
     const r = await getJson(s, '/pbxcore/api/v3/cdr:getMetadata?limit=5');
-    const starts = s.model.cdrRows().map((x) => x.start as string).sort();
+    const starts = s.model
+      .cdrRows()
+      .map((x) => x.start as string)
+      .sort();
     expect(r.json.data).toEqual({ earliestDate: starts.at(-5), latestDate: starts.at(-1), hasRecords: true, sampleSize: 5 });
     const none = await withSim({ historyCalls: 0, activeCalls: 0 });
     try {
-      expect((await getJson(none, '/pbxcore/api/v3/cdr:getMetadata')).json.data).toEqual({ earliestDate: null, latestDate: null, hasRecords: false, sampleSize: 0 });
+      expect((await getJson(none, '/pbxcore/api/v3/cdr:getMetadata')).json.data).toEqual({
+        earliestDate: null,
+        latestDate: null,
+        hasRecords: false,
+        sampleSize: 0,
+      });
     } finally {
       await none.close();
     }
@@ -248,7 +274,10 @@ describe('cdr:getMetadata and cdr:getStatsByProvider', () => {
     const truth = s.model.truth();
     let rows = 0;
     for (const [id, byDir] of Object.entries(truth.cdr.providerCalls)) {
-      for (const [dir, api] of [['inbound', 'incoming'], ['outbound', 'outgoing']] as const) {
+      for (const [dir, api] of [
+        ['inbound', 'incoming'],
+        ['outbound', 'outgoing'],
+      ] as const) {
         const counts = byDir[dir];
         const total = Object.values(counts).reduce((a, b) => a + b, 0);
         const row = r.json.data.find((x: any) => x.provider === id && x.direction === api);
@@ -259,7 +288,9 @@ describe('cdr:getMetadata and cdr:getStatsByProvider', () => {
         rows++;
         expect(row.totalCalls).toBe(total);
         // the PBX counts only legs whose disposition is ANSWERED (short answers with billsec 0 are not)
-        const shortAnswers = s.model.completedCalls().filter((c) => c.provider === id && c.direction === dir && c.disposition === 'answered' && c.talkSeconds === 0).length;
+        const shortAnswers = s.model
+          .completedCalls()
+          .filter((c) => c.provider === id && c.direction === dir && c.disposition === 'answered' && c.talkSeconds === 0).length;
         expect(row.answeredCalls).toBe(counts.answered - shortAnswers);
         expect(row.providerName).toBe(s.model.getProvider(id)?.description);
       }

@@ -8,7 +8,10 @@ describe('demo --fleet', () => {
   let demo: Demo;
 
   beforeAll(async () => {
-    demo = await startDemo({ fleet: 3, env: { LISTEN_ADDRESS: '127.0.0.1', LISTEN_PORT: '0', LOG_LEVEL: 'silent', POLL_INTERVAL_SECONDS: '2', MIKOPBX_MAX_REQUESTS_PER_MINUTE: '150' } });
+    demo = await startDemo({
+      fleet: 3,
+      env: { LISTEN_ADDRESS: '127.0.0.1', LISTEN_PORT: '0', LOG_LEVEL: 'silent', POLL_INTERVAL_SECONDS: '2', MIKOPBX_MAX_REQUESTS_PER_MINUTE: '150' },
+    });
   });
 
   afterAll(async () => {

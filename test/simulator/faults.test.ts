@@ -13,7 +13,12 @@ interface RawResult {
 }
 
 /** node:http so that transport errors keep their codes */
-function rawGet(sim: Simulator, path: string, timeoutMs = 3000, headers: Record<string, string> = { Authorization: `Bearer ${DEFAULT_API_KEY}` }): Promise<RawResult> {
+function rawGet(
+  sim: Simulator,
+  path: string,
+  timeoutMs = 3000,
+  headers: Record<string, string> = { Authorization: `Bearer ${DEFAULT_API_KEY}` },
+): Promise<RawResult> {
   const started = Date.now();
   return new Promise((resolve) => {
     const req = request(`${sim.url}${path}`, { headers, agent: false }, (res) => {
@@ -106,7 +111,13 @@ describe('faults', () => {
     expect(r.status).toBe(503);
     const body = JSON.parse(r.body as string);
     expect(Object.keys(body)).toEqual(['result', 'data', 'messages', 'function', 'processor', 'pid', 'meta']);
-    expect(body).toMatchObject({ result: false, data: [], messages: { error: ['Service temporarily unavailable, please retry later'] }, function: '', processor: '' });
+    expect(body).toMatchObject({
+      result: false,
+      data: [],
+      messages: { error: ['Service temporarily unavailable, please retry later'] },
+      function: '',
+      processor: '',
+    });
   });
 
   it('status-429 answers plain text and bans the IP like the limiter', async () => {

@@ -389,6 +389,8 @@ describe('fleet', () => {
     const up = f.members.filter((m) => m.state === 'up' && m.mode === 'v3');
     for (const m of [up[0], up.at(-1)] as SimFleetMember[]) expect(Object.keys(JSON.parse((await v3Get(m, STATUSES)).body as string).data)).toHaveLength(50);
     // informative only: CI machines are shared
-    console.log(`fleet: 1000 members started in ${(ms / 1000).toFixed(2)} s, RSS ${(rss / 2 ** 20).toFixed(0)} MB (+${((rss - rss0) / 2 ** 20).toFixed(0)} MB)`);
+    console.log(
+      `fleet: 1000 members started in ${(ms / 1000).toFixed(2)} s, RSS ${(rss / 2 ** 20).toFixed(0)} MB (+${((rss - rss0) / 2 ** 20).toFixed(0)} MB)`,
+    );
   });
 });

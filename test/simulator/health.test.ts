@@ -31,9 +31,7 @@ describe('storage:usage', () => {
     expect(d.free_space).toBeCloseTo(d.total_size - d.used_space, 6);
     expect(d.usage_percentage).toBe(Math.round((d.used_space / d.total_size) * 1000) / 10);
     const names = Object.keys(d.categories);
-    expect([...names].sort()).toEqual(
-      ['backups', 'call_recordings', 'cdr_database', 'modules', 'other', 's3_cache', 'system_caches', 'system_logs'],
-    );
+    expect([...names].sort()).toEqual(['backups', 'call_recordings', 'cdr_database', 'modules', 'other', 's3_cache', 'system_caches', 'system_logs']);
     const sizes = names.map((n) => d.categories[n].size as number);
     expect(sizes).toEqual([...sizes].sort((a, b) => b - a));
     expect(sizes.filter((s) => s > 0).length).toBeGreaterThanOrEqual(2);
@@ -143,14 +141,21 @@ describe('advice:getList', () => {
     expect(r.status).toBe(200);
     expect(r.json.data).toEqual({ advice: [] });
     expect(r.text).toContain('"data":{"advice":[]}');
-    expect(sim.model.healthTruth()).toMatchObject({ adviceByLevel: { error: 0, warning: 0, info: 0 }, advice: { error: {}, warning: {}, info: {} }, needUpdate: [] });
+    expect(sim.model.healthTruth()).toMatchObject({
+      adviceByLevel: { error: 0, warning: 0, info: 0 },
+      advice: { error: {}, warning: {}, info: {} },
+      needUpdate: [],
+    });
   });
 
   it('groups entries by level, omits empty levels, lists needUpdate markers', async () => {
     const sim = await start();
     const h = sim.model.health;
     h.addAdvice('error', 'adv_StorageDiskRunningOutOfFreeSpace', { free: 420 });
-    h.addAdvice('info', 'adv_AvailableNewVersionPBX', { url: 'https://releases.mikopbx.com/releases/v2026.2.118/mikopbx-2026.2.118-x86_64.img', ver: '2026.2.118' });
+    h.addAdvice('info', 'adv_AvailableNewVersionPBX', {
+      url: 'https://releases.mikopbx.com/releases/v2026.2.118/mikopbx-2026.2.118-x86_64.img',
+      ver: '2026.2.118',
+    });
     h.addAdvice('info', 'adv_AvailableNewVersionModule', { module: 'ModuleUsersUI', ver: '1.5', currentVer: '1.4' });
     h.addAdvice('info', 'adv_AvailableNewVersionModule', { module: 'ModuleBackup', ver: '2.1', currentVer: '2.0' });
     h.setNeedUpdate(['WebAdminPassword']);
@@ -159,7 +164,10 @@ describe('advice:getList', () => {
       advice: {
         error: [{ messageTpl: 'adv_StorageDiskRunningOutOfFreeSpace', messageParams: { free: 420 } }],
         info: [
-          { messageTpl: 'adv_AvailableNewVersionPBX', messageParams: { url: 'https://releases.mikopbx.com/releases/v2026.2.118/mikopbx-2026.2.118-x86_64.img', ver: '2026.2.118' } },
+          {
+            messageTpl: 'adv_AvailableNewVersionPBX',
+            messageParams: { url: 'https://releases.mikopbx.com/releases/v2026.2.118/mikopbx-2026.2.118-x86_64.img', ver: '2026.2.118' },
+          },
           { messageTpl: 'adv_AvailableNewVersionModule', messageParams: { module: 'ModuleUsersUI', ver: '1.5', currentVer: '1.4' } },
           { messageTpl: 'adv_AvailableNewVersionModule', messageParams: { module: 'ModuleBackup', ver: '2.1', currentVer: '2.0' } },
         ],

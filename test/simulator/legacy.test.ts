@@ -95,7 +95,11 @@ describe('legacy auth', () => {
     }
     const tenth = await login(sim);
     // the PBX answers success:true here but registers no session (SessionController::startAction)
-    expect(tenth.json).toEqual({ success: true, reload: '/admin-cabinet/session/index', message: { error: ['Too many login attempts. Please try again in 300 seconds.'] } });
+    expect(tenth.json).toEqual({
+      success: true,
+      reload: '/admin-cabinet/session/index',
+      message: { error: ['Too many login attempts. Please try again in 300 seconds.'] },
+    });
     expect(tenth.cookie).toBeNull();
     expect((await login(sim)).cookie).toBeNull();
     clock.advance(300_000);

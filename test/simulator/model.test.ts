@@ -61,7 +61,16 @@ async function exporterView(s: Simulator, cdrAfterId: number) {
     if (g.some((l) => l.disposition === 'ANSWERED' || l.disposition === 'ANSWER')) disp = 'answered';
     else {
       const d = first.disposition;
-      disp = d === 'NOANSWER' ? 'noanswer' : d === 'BUSY' ? 'busy' : d === 'CANCEL' ? 'cancel' : ['CONGESTION', 'CHANUNAVAIL', 'FAILED'].includes(d) ? 'failed' : 'other';
+      disp =
+        d === 'NOANSWER'
+          ? 'noanswer'
+          : d === 'BUSY'
+            ? 'busy'
+            : d === 'CANCEL'
+              ? 'cancel'
+              : ['CONGESTION', 'CHANUNAVAIL', 'FAILED'].includes(d)
+                ? 'failed'
+                : 'other';
     }
     calls[dir][disp]++;
   }
@@ -209,7 +218,14 @@ describe('determinism', () => {
       const s = await sim({ now: clock.now, seed: 42, extensions: 25, providers: 9, activeCalls: 5 });
       s.model.generateCalls(50);
       const out: string[] = [];
-      for (const p of ['sip:getStatuses', 'providers:getStatuses', 'pbx-status:getActiveCalls', 'pbx-status:getActiveChannels', 'cdr?grouped=false&limit=1000', 'employees']) {
+      for (const p of [
+        'sip:getStatuses',
+        'providers:getStatuses',
+        'pbx-status:getActiveCalls',
+        'pbx-status:getActiveChannels',
+        'cdr?grouped=false&limit=1000',
+        'employees',
+      ]) {
         const r = await getJson(s, `/pbxcore/api/v3/${p}`);
         out.push(JSON.stringify(r.json.data));
       }

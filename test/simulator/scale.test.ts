@@ -28,6 +28,8 @@ describe('scale', () => {
     const liveMs = performance.now() - t;
     expect(truth.activeCallsTotal).toBe(500);
     // timings are informative only: CI machines are shared
-    console.log(`scale: setup ${setup.toFixed(0)} ms, sip:getStatuses ${statusMs.toFixed(0)} ms, cdr cursor ${cursorMs.toFixed(0)} ms, live+truth ${liveMs.toFixed(0)} ms`);
+    console.log(
+      `scale: setup ${setup.toFixed(0)} ms, sip:getStatuses ${statusMs.toFixed(0)} ms, cdr cursor ${cursorMs.toFixed(0)} ms, live+truth ${liveMs.toFixed(0)} ms`,
+    );
   });
 });

@@ -93,7 +93,14 @@ describe('v3 envelope and auth', () => {
     await getRaw(sim, '/__sim/truth');
     const added = sim.requests.slice(before);
     expect(added).toHaveLength(1);
-    expect(added[0]).toMatchObject({ method: 'GET', path: `${V3}sip:getStatuses`, query: { forceCheck: 'true' }, status: 401, ip: '127.0.0.1', authorized: false });
+    expect(added[0]).toMatchObject({
+      method: 'GET',
+      path: `${V3}sip:getStatuses`,
+      query: { forceCheck: 'true' },
+      status: 401,
+      ip: '127.0.0.1',
+      authorized: false,
+    });
   });
 });
 
@@ -170,7 +177,12 @@ describe('v3 status endpoints', () => {
     const data = bodies[0];
     expect(Object.keys(data)).toEqual(['sip', 'iax']);
     const all = { ...data.sip, ...data.iax };
-    expect(Object.keys(all).sort()).toEqual(sim.model.providers().map((p) => p.id).sort());
+    expect(Object.keys(all).sort()).toEqual(
+      sim.model
+        .providers()
+        .map((p) => p.id)
+        .sort(),
+    );
     const states = Object.values<any>(all).map((p) => p.state);
     expect(states).toContain('registered');
     expect(states).toContain('REGISTERED');
@@ -179,8 +191,20 @@ describe('v3 status endpoints', () => {
     expect(off.rtt).toBeNull();
     for (const p of Object.values<any>(all)) {
       expect(Object.keys(p).slice(0, 14)).toEqual([
-        'id', 'type', 'state', 'stateText', 'stateColor', 'stateDescription', 'host', 'username', 'description',
-        'lastUpdate', 'lastChange', 'rtt', 'stateDuration', 'stateStartTime',
+        'id',
+        'type',
+        'state',
+        'stateText',
+        'stateColor',
+        'stateDescription',
+        'host',
+        'username',
+        'description',
+        'lastUpdate',
+        'lastChange',
+        'rtt',
+        'stateDuration',
+        'stateStartTime',
       ]);
     }
   });
@@ -258,8 +282,13 @@ describe('v3 status endpoints', () => {
     const r = await getJson(sim, `${V3}employees`);
     expect(Object.keys(r.json.data)).toEqual(['data', 'recordsTotal', 'recordsFiltered']);
     expect(r.json.data.data[0]).toEqual({
-      id: 3, number: '201', user_username: 'Alice Smith', user_email: expect.any(String), mobile: expect.any(String),
-      avatar: '/admin-cabinet/assets/img/unknownPerson.jpg', disabled: false,
+      id: 3,
+      number: '201',
+      user_username: 'Alice Smith',
+      user_email: expect.any(String),
+      mobile: expect.any(String),
+      avatar: '/admin-cabinet/assets/img/unknownPerson.jpg',
+      disabled: false,
     });
     const page = await getJson(sim, `${V3}employees?limit=2&offset=1`);
     expect(page.json.data.data.map((e: any) => e.number)).toEqual(['202', '203']);

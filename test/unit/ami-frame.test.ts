@@ -56,14 +56,20 @@ describe('AMI frame parser', () => {
   });
 
   it('keeps repeated keys in order (Output: lines)', () => {
-    const [f] = framesOf('Response: Success\r\nActionID: 1\r\nOutput: Name/username  Host\r\nOutput: 201/201  10.0.0.5\r\nOutput: 2 sip peers\r\n\r\n') as [AmiFrame];
+    const [f] = framesOf('Response: Success\r\nActionID: 1\r\nOutput: Name/username  Host\r\nOutput: 201/201  10.0.0.5\r\nOutput: 2 sip peers\r\n\r\n') as [
+      AmiFrame,
+    ];
     expect(f.get('Output')).toBe('Name/username  Host');
     expect(f.all('output')).toEqual(['Name/username  Host', '201/201  10.0.0.5', '2 sip peers']);
     expect(f.all('Missing')).toEqual([]);
   });
 
   it('drops garbage: a line that is not "Key: Value", binary bytes', () => {
-    for (const junk of ['Response: Success\r\nthis is not a header\r\n\r\n', 'Response: Success\r\nKey: a\u0000b\r\n\r\n', '\u0016\u0003\u0001\u0002\u0000\u0001\u0000\u01fc\u0003\u0003\r\n']) {
+    for (const junk of [
+      'Response: Success\r\nthis is not a header\r\n\r\n',
+      'Response: Success\r\nKey: a\u0000b\r\n\r\n',
+      '\u0016\u0003\u0001\u0002\u0000\u0001\u0000\u01fc\u0003\u0003\r\n',
+    ]) {
       expect(() => framesOf(junk)).toThrow(/garbage on the AMI connection/);
     }
   });
@@ -92,11 +98,21 @@ describe('AMI frame parser', () => {
 
 describe('AMI action encoding', () => {
   it('writes CRLF lines and a closing empty line', () => {
-    expect(encodeFrame([['Action', 'Ping'], ['ActionID', 'x-1']])).toBe('Action: Ping\r\nActionID: x-1\r\n\r\n');
+    expect(
+      encodeFrame([
+        ['Action', 'Ping'],
+        ['ActionID', 'x-1'],
+      ]),
+    ).toBe('Action: Ping\r\nActionID: x-1\r\n\r\n');
   });
 
   it('refuses a value with a line break (it would smuggle in a second action)', () => {
-    expect(() => encodeFrame([['Action', 'Ping'], ['Queue', 'x\r\n\r\nAction: QueueReset']])).toThrow(/line break/);
+    expect(() =>
+      encodeFrame([
+        ['Action', 'Ping'],
+        ['Queue', 'x\r\n\r\nAction: QueueReset'],
+      ]),
+    ).toThrow(/line break/);
     expect(() => encodeFrame([['Bad Key', 'x']])).toThrow(/header named/);
   });
 });

@@ -45,8 +45,34 @@ describe('QueueStatus', () => {
 
   it('QueueParams: statistics and configuration', () => {
     expect(status.queues).toEqual([
-      { queue: 'QUEUE-3F2A9C1B', max: 0, strategy: 'ringall', calls: 2, holdtime: 14, talktime: 187, completed: 128, abandoned: 9, serviceLevel: 60, serviceLevelPerf: 87.5, serviceLevelPerf2: 81.8, weight: 0 },
-      { queue: 'QUEUE-8D41E07A', max: 10, strategy: 'rrmemory', calls: 0, holdtime: 0, talktime: 0, completed: 0, abandoned: 0, serviceLevel: 0, serviceLevelPerf: 0, serviceLevelPerf2: 0, weight: 0 },
+      {
+        queue: 'QUEUE-3F2A9C1B',
+        max: 0,
+        strategy: 'ringall',
+        calls: 2,
+        holdtime: 14,
+        talktime: 187,
+        completed: 128,
+        abandoned: 9,
+        serviceLevel: 60,
+        serviceLevelPerf: 87.5,
+        serviceLevelPerf2: 81.8,
+        weight: 0,
+      },
+      {
+        queue: 'QUEUE-8D41E07A',
+        max: 10,
+        strategy: 'rrmemory',
+        calls: 0,
+        holdtime: 0,
+        talktime: 0,
+        completed: 0,
+        abandoned: 0,
+        serviceLevel: 0,
+        serviceLevelPerf: 0,
+        serviceLevelPerf2: 0,
+        weight: 0,
+      },
     ]);
   });
 
@@ -92,7 +118,9 @@ describe('QueueStatus', () => {
   });
 
   it('names the field of an invalid value', () => {
-    expect(shapeErrorOf(() => parseQueueStatus(withField('queue-status', 0, 'Completed', '12x'))).message).toBe('QueueParams[0].Completed: expected an integer, got "12x"');
+    expect(shapeErrorOf(() => parseQueueStatus(withField('queue-status', 0, 'Completed', '12x'))).message).toBe(
+      'QueueParams[0].Completed: expected an integer, got "12x"',
+    );
     expect(shapeErrorOf(() => parseQueueStatus(withField('queue-status', 2, 'Paused', 'yes'))).field).toBe('QueueMember[1].Paused');
     expect(shapeErrorOf(() => parseQueueStatus(withField('queue-status', 0, 'ServicelevelPerf', '187.5'))).field).toBe('QueueParams[0].ServicelevelPerf');
     expect(shapeErrorOf(() => parseQueueStatus(withField('queue-status', 5, 'Wait', ''))).field).toBe('QueueEntry[0].Wait');

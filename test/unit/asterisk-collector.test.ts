@@ -24,7 +24,14 @@ const SETTINGS: CoreSettings = {
 };
 
 class FakeCore implements CoreSource {
-  status: CoreStatus = { startupDate: '2026-04-07', startupTime: '09:12:44', reloadDate: '2026-04-10', reloadTime: '13:05:02', currentCalls: 3, processedCalls: 1523 };
+  status: CoreStatus = {
+    startupDate: '2026-04-07',
+    startupTime: '09:12:44',
+    reloadDate: '2026-04-10',
+    reloadTime: '13:05:02',
+    currentCalls: 3,
+    processedCalls: 1523,
+  };
   settings = SETTINGS;
   error: Error | null = null;
   async coreStatus() {
@@ -113,7 +120,9 @@ describe('asterisk collector', () => {
     const s = await setup({ value: 0 });
     s.collector.setIntervalSeconds(120);
     const text = await s.registry.metrics();
-    expect(text).toMatch(/# HELP mikopbx_asterisk_start_time_seconds Unix time Asterisk started \(AMI CoreStatus\)\. .*absent while the exporter does not know that offset\. Refreshed every 120 seconds\./);
+    expect(text).toMatch(
+      /# HELP mikopbx_asterisk_start_time_seconds Unix time Asterisk started \(AMI CoreStatus\)\. .*absent while the exporter does not know that offset\. Refreshed every 120 seconds\./,
+    );
     expect(text).toMatch(/# TYPE mikopbx_asterisk_processed_calls_total counter/);
   });
 });

@@ -21,7 +21,11 @@ describe('channel names', () => {
 describe('summariseActiveCalls', () => {
   it('counts calls by linkedid, direction by trunk channels, and distinct live channels', () => {
     const legs = parseActiveChannels(fixtureJson('v3/active-channels.json').data);
-    const s = summariseActiveCalls({ legs, hasChannels: true }, [provider('SIP-TRUNK-3F9A1C7B'), provider('SIP-TRUNK-IDLE0000'), provider('IAX-TRUNK-7E6D5C4B')], null);
+    const s = summariseActiveCalls(
+      { legs, hasChannels: true },
+      [provider('SIP-TRUNK-3F9A1C7B'), provider('SIP-TRUNK-IDLE0000'), provider('IAX-TRUNK-7E6D5C4B')],
+      null,
+    );
     expect(s.byDirection).toEqual({ inbound: 1, outbound: 1, internal: 1 });
     // trunk leg ringing two phones: 3 channels; outbound: 2; internal: 2
     expect(s.channels).toBe(7);
@@ -46,7 +50,11 @@ describe('summariseActiveCalls', () => {
   });
 
   it('recognises trunks by id pattern before the providers collector has run', () => {
-    const s = summariseActiveCalls({ hasChannels: true, legs: [leg({ linkedid: 'x', srcChannel: 'PJSIP/201-1', dstChannel: 'PJSIP/SIP-1686130546-2' })] }, null, null);
+    const s = summariseActiveCalls(
+      { hasChannels: true, legs: [leg({ linkedid: 'x', srcChannel: 'PJSIP/201-1', dstChannel: 'PJSIP/SIP-1686130546-2' })] },
+      null,
+      null,
+    );
     expect(s.byDirection.outbound).toBe(1);
     expect(s.byProvider.get('SIP-1686130546')).toBe(1);
   });

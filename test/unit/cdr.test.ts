@@ -13,7 +13,16 @@ import { captureLogger } from '../helpers/fixtures.js';
 const NOW = Date.UTC(2026, 3, 10, 11, 22, 31);
 const T0 = NOW / 1000 - 4 * 3600;
 
-const provider = (id: string): Provider => ({ id, name: id, protocol: 'sip', host: 'h', username: 'u', state: 'registered', rttSeconds: null, stateSince: null });
+const provider = (id: string): Provider => ({
+  id,
+  name: id,
+  protocol: 'sip',
+  host: 'h',
+  username: 'u',
+  state: 'registered',
+  rttSeconds: null,
+  stateSince: null,
+});
 
 type Labels = Record<string, string>;
 
@@ -37,7 +46,9 @@ async function setup(opts: Partial<CdrCollectorOptions> & { providers?: Provider
     return all.filter((v) => (v as { metricName?: string }).metricName === undefined || (v as { metricName?: string }).metricName === name);
   };
   const value = async (name: string, labels: Labels = {}) => {
-    const v = (await values(name)).find((s) => Object.entries(labels).every(([k, x]) => String(s.labels[k]) === x) && Object.keys(s.labels).length === Object.keys(labels).length);
+    const v = (await values(name)).find(
+      (s) => Object.entries(labels).every(([k, x]) => String(s.labels[k]) === x) && Object.keys(s.labels).length === Object.keys(labels).length,
+    );
     return v?.value;
   };
   /** Runs and returns how many requests the run sent. */
@@ -112,7 +123,10 @@ describe('cdr collector: start', () => {
     t.pbx.add(callLeg('inbound', 'straddle', T0, '201', { ring: 10 }));
     await start(t);
     // The rest of the call that owned the newest leg at start, then a new call.
-    t.pbx.add(callLeg('inbound', 'straddle', T0 + 10, '202', { answerAfter: 2, talk: 50 }), callLeg('outbound', 'after', T0 + 70, '203', { answerAfter: 3, talk: 20 }));
+    t.pbx.add(
+      callLeg('inbound', 'straddle', T0 + 10, '202', { answerAfter: 2, talk: 50 }),
+      callLeg('outbound', 'after', T0 + 70, '203', { answerAfter: 3, talk: 20 }),
+    );
     for (let i = 0; i < 3; i++) await t.run();
     expect(await t.calls()).toEqual({ outbound: { answered: 1 } });
     expect(await t.value('mikopbx_cdr_records_total')).toBe(1);
@@ -266,7 +280,13 @@ describe('cdr collector: exactly once across pages and runs', () => {
       for (let i = 0; i < size; i++) {
         const answered = i === size - 1 && n % 5 !== 0;
         const o = answered ? { answerAfter: 3, talk: 10 } : { ring: 5 };
-        spec.push(kind === 0 ? callLeg('inbound', id, s + i, `2${i}0`, o) : kind === 1 ? callLeg('outbound', id, s + i, '201', o) : callLeg('internal', id, s + i, '201', `2${i}1`, o));
+        spec.push(
+          kind === 0
+            ? callLeg('inbound', id, s + i, `2${i}0`, o)
+            : kind === 1
+              ? callLeg('outbound', id, s + i, '201', o)
+              : callLeg('internal', id, s + i, '201', `2${i}1`, o),
+        );
       }
       t.pbx.add(...spec.slice(0, Math.min(spec.length, 3000 - (t.pbx.maxId - (startId.get(t) ?? 0)))));
       bump(kind === 0 ? 'inbound' : kind === 1 ? 'outbound' : 'internal', n % 5 === 0 ? 'noanswer' : 'answered');
@@ -330,13 +350,27 @@ describe('cdr collector: exactly once across pages and runs', () => {
   it.each([
     ['HTTP 503', { status: 503, body: '{"result":false,"messages":{"error":["queue full"]}}' }, /503/],
     ['truncated JSON', { status: 200, body: '{"result":true,"data":{"records":[{"id":' }, /truncated JSON/],
-    ['a malformed row', { status: 200, body: JSON.stringify({ result: true, data: { records: [{ id: 99999, linkedid: 'x', start: 'garbage' }], pagination: { hasMore: false } }, meta: { timestamp: '2026-04-10T14:22:31+03:00' } }) }, /start/],
+    [
+      'a malformed row',
+      {
+        status: 200,
+        body: JSON.stringify({
+          result: true,
+          data: { records: [{ id: 99999, linkedid: 'x', start: 'garbage' }], pagination: { hasMore: false } },
+          meta: { timestamp: '2026-04-10T14:22:31+03:00' },
+        }),
+      },
+      /start/,
+    ],
     ['a page without offset', { status: 200, body: JSON.stringify({ result: true, data: { records: [], pagination: { hasMore: false } } }) }, /meta.timestamp/],
   ])('a run failing at its second page (%s) loses nothing and counts nothing twice', async (_name, fault, re) => {
     const t = await setup({ pageSize: 4 });
     await start(t);
     for (let i = 0; i < 10; i++) {
-      t.pbx.add(callLeg('inbound', `c${i}`, T0 + 100 * i, '201', { ring: 5 }), callLeg('inbound', `c${i}`, T0 + 100 * i + 5, '202', { answerAfter: 2, talk: 10 + i }));
+      t.pbx.add(
+        callLeg('inbound', `c${i}`, T0 + 100 * i, '201', { ring: 5 }),
+        callLeg('inbound', `c${i}`, T0 + 100 * i + 5, '202', { answerAfter: 2, talk: 10 + i }),
+      );
     }
     const real = t.pbx.handle.bind(t.pbx);
     let served = 0;
@@ -368,13 +402,16 @@ describe('cdr collector: exactly once across pages and runs', () => {
     await start(t);
     const get = t.pbx.get;
     let fail = true;
-    const source = new V3CdrSource(async (path, q) => {
-      if (fail) {
-        fail = false;
-        throw new PbxApiError('timeout', path, 'no complete answer within 10 s');
-      }
-      return get(path, q);
-    }, () => NOW);
+    const source = new V3CdrSource(
+      async (path, q) => {
+        if (fail) {
+          fail = false;
+          throw new PbxApiError('timeout', path, 'no complete answer within 10 s');
+        }
+        return get(path, q);
+      },
+      () => NOW,
+    );
     t.ctx.api = { generation: 'v3', cdr: source } as unknown as PbxApi;
     await expect(t.run()).rejects.toThrow(/no complete answer/);
     await t.run();
@@ -450,8 +487,28 @@ describe('cdr collector: exactly once across pages and runs', () => {
 });
 
 describe('CdrTracker', () => {
-  const leg = (id: number, linkedid: string) => ({ id, linkedid, start: id, answer: null, end: id + 1, srcChannel: '', dstChannel: '', srcNum: '', dstNum: '', fromAccount: '', toAccount: '', disposition: 'NOANSWER', duration: 1, billsec: 0 });
-  const pageOf = (ids: Array<[number, string]>, hasMore = false): CdrPage => ({ legs: ids.map(([i, l]) => leg(i, l)), hasMore, lastId: ids.at(-1)?.[0] ?? 0, utcOffsetMinutes: 0 });
+  const leg = (id: number, linkedid: string) => ({
+    id,
+    linkedid,
+    start: id,
+    answer: null,
+    end: id + 1,
+    srcChannel: '',
+    dstChannel: '',
+    srcNum: '',
+    dstNum: '',
+    fromAccount: '',
+    toAccount: '',
+    disposition: 'NOANSWER',
+    duration: 1,
+    billsec: 0,
+  });
+  const pageOf = (ids: Array<[number, string]>, hasMore = false): CdrPage => ({
+    legs: ids.map(([i, l]) => leg(i, l)),
+    hasMore,
+    lastId: ids.at(-1)?.[0] ?? 0,
+    utcOffsetMinutes: 0,
+  });
 
   it('bounds its memory of counted calls by count and age', () => {
     let now = 0;
@@ -459,12 +516,20 @@ describe('CdrTracker', () => {
     tr.start(0);
     const counted: string[] = [];
     tr.beginRun();
-    tr.applyPage(pageOf(Array.from({ length: 50 }, (_, i) => [i + 1, `c${i}`] as [number, string])), (l) => (counted.push(l[0]?.linkedid ?? ''), 'x'), () => undefined);
+    tr.applyPage(
+      pageOf(Array.from({ length: 50 }, (_, i) => [i + 1, `c${i}`] as [number, string])),
+      (l) => (counted.push(l[0]?.linkedid ?? ''), 'x'),
+      () => undefined,
+    );
     expect(counted.length).toBe(49); // the newest waits for confirmation
     expect(tr.recentCalls).toBe(10);
     now = 2000;
     tr.beginRun();
-    tr.applyPage(pageOf([]), () => 'x', () => undefined);
+    tr.applyPage(
+      pageOf([]),
+      () => 'x',
+      () => undefined,
+    );
     expect(tr.recentCalls).toBe(1); // older entries aged out
     expect(tr.pendingLegs).toBe(0);
   });
@@ -475,10 +540,31 @@ describe('CdrTracker', () => {
     tr.beginRun();
     const counted: string[] = [];
     const onCall = (l: { linkedid: string }[]) => (counted.push(`${l[0]?.linkedid}:${l.length}`), 'x');
-    tr.applyPage(pageOf([[1, 'a'], [2, 'b'], [3, 'b']], true), onCall, () => undefined);
+    tr.applyPage(
+      pageOf(
+        [
+          [1, 'a'],
+          [2, 'b'],
+          [3, 'b'],
+        ],
+        true,
+      ),
+      onCall,
+      () => undefined,
+    );
     expect(counted).toEqual(['a:1']);
     expect(tr.pendingLegs).toBe(2);
-    tr.applyPage(pageOf([[4, 'b'], [5, 'c']], false), onCall, () => undefined);
+    tr.applyPage(
+      pageOf(
+        [
+          [4, 'b'],
+          [5, 'c'],
+        ],
+        false,
+      ),
+      onCall,
+      () => undefined,
+    );
     expect(counted).toEqual(['a:1', 'b:3']);
     tr.beginRun();
     tr.applyPage(pageOf([]), onCall, () => undefined);
@@ -487,8 +573,28 @@ describe('CdrTracker', () => {
 });
 
 describe('CdrTracker: calls written at the same time', () => {
-  const leg = (id: number, linkedid: string, disposition = 'NOANSWER') => ({ id, linkedid, start: id, answer: null, end: id + 1, srcChannel: '', dstChannel: '', srcNum: '', dstNum: '', fromAccount: '', toAccount: '', disposition, duration: 1, billsec: 0 });
-  const pageOf = (rows: Array<[number, string]>, hasMore: boolean): CdrPage => ({ legs: rows.map(([i, l]) => leg(i, l)), hasMore, lastId: rows.at(-1)?.[0] ?? 0, utcOffsetMinutes: 0 });
+  const leg = (id: number, linkedid: string, disposition = 'NOANSWER') => ({
+    id,
+    linkedid,
+    start: id,
+    answer: null,
+    end: id + 1,
+    srcChannel: '',
+    dstChannel: '',
+    srcNum: '',
+    dstNum: '',
+    fromAccount: '',
+    toAccount: '',
+    disposition,
+    duration: 1,
+    billsec: 0,
+  });
+  const pageOf = (rows: Array<[number, string]>, hasMore: boolean): CdrPage => ({
+    legs: rows.map(([i, l]) => leg(i, l)),
+    hasMore,
+    lastId: rows.at(-1)?.[0] ?? 0,
+    utcOffsetMinutes: 0,
+  });
 
   it('holds back a call whose legs interleave with the newest call, so it is counted whole', () => {
     const tr = new CdrTracker<string>({ recentMax: 100, recentMaxAgeMs: 1e9, now: () => 0 });
@@ -498,9 +604,31 @@ describe('CdrTracker: calls written at the same time', () => {
     const onCall = (l: { linkedid: string; id: number }[]) => (counted.push(`${l[0]?.linkedid}:${l.map((x) => x.id).join('+')}`), 'x');
     tr.beginRun();
     // a and b written at once: b's leg 2 sits inside a's range, so b may go on like a.
-    tr.applyPage(pageOf([[1, 'a'], [2, 'b'], [3, 'a']], true), onCall, (l) => late.push(l.linkedid));
+    tr.applyPage(
+      pageOf(
+        [
+          [1, 'a'],
+          [2, 'b'],
+          [3, 'a'],
+        ],
+        true,
+      ),
+      onCall,
+      (l) => late.push(l.linkedid),
+    );
     expect(counted).toEqual([]);
-    tr.applyPage(pageOf([[4, 'b'], [5, 'c'], [6, 'c']], false), onCall, (l) => late.push(l.linkedid));
+    tr.applyPage(
+      pageOf(
+        [
+          [4, 'b'],
+          [5, 'c'],
+          [6, 'c'],
+        ],
+        false,
+      ),
+      onCall,
+      (l) => late.push(l.linkedid),
+    );
     expect(counted).toEqual(['a:1+3', 'b:2+4']);
     tr.beginRun();
     tr.applyPage(pageOf([], false), onCall, (l) => late.push(l.linkedid));
@@ -513,7 +641,20 @@ describe('CdrTracker: calls written at the same time', () => {
     tr.start(0);
     const counted: string[] = [];
     tr.beginRun();
-    tr.applyPage(pageOf([[1, 'a'], [2, 'a'], [3, 'b'], [4, 'c'], [5, 'c']], false), (l) => (counted.push(l[0]?.linkedid ?? ''), 'x'), () => undefined);
+    tr.applyPage(
+      pageOf(
+        [
+          [1, 'a'],
+          [2, 'a'],
+          [3, 'b'],
+          [4, 'c'],
+          [5, 'c'],
+        ],
+        false,
+      ),
+      (l) => (counted.push(l[0]?.linkedid ?? ''), 'x'),
+      () => undefined,
+    );
     expect(counted).toEqual(['a', 'b']);
   });
 
@@ -523,7 +664,19 @@ describe('CdrTracker: calls written at the same time', () => {
     const counted: string[] = [];
     const late: string[] = [];
     tr.beginRun();
-    tr.applyPage(pageOf([[11, 'x'], [12, 'y'], [13, 'x'], [14, 'z']], false), (l) => (counted.push(l[0]?.linkedid ?? ''), 'x'), (l) => late.push(l.linkedid));
+    tr.applyPage(
+      pageOf(
+        [
+          [11, 'x'],
+          [12, 'y'],
+          [13, 'x'],
+          [14, 'z'],
+        ],
+        false,
+      ),
+      (l) => (counted.push(l[0]?.linkedid ?? ''), 'x'),
+      (l) => late.push(l.linkedid),
+    );
     expect(counted).toEqual(['y']);
     expect(late).toEqual([]);
     expect(tr.cursor).toBe(14);
@@ -540,11 +693,19 @@ describe('cdr collector: randomized exactness', () => {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   const DISPOSITIONS = ['NOANSWER', 'BUSY', 'CANCEL', 'CONGESTION', 'CHANUNAVAIL', 'TORTURE', 'INVALIDARGS'];
-  const BUCKET: Record<string, string> = { NOANSWER: 'noanswer', BUSY: 'busy', CANCEL: 'cancel', CONGESTION: 'failed', CHANUNAVAIL: 'failed', TORTURE: 'other', INVALIDARGS: 'other' };
+  const BUCKET: Record<string, string> = {
+    NOANSWER: 'noanswer',
+    BUSY: 'busy',
+    CANCEL: 'cancel',
+    CONGESTION: 'failed',
+    CHANUNAVAIL: 'failed',
+    TORTURE: 'other',
+    INVALIDARGS: 'other',
+  };
 
   it.each(Array.from({ length: 25 }, (_, i) => i + 1))('seed %i: counters equal the truth whatever the paging, bounds and failures', async (seed) => {
     const r = rng(seed);
-    const pick = <T,>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)] as T;
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)] as T;
     const t = await setup({ pageSize: 1 + Math.floor(r() * 7), maxPagesPerRun: 1 + Math.floor(r() * 4) });
     await start(t);
     const truth: Record<string, Record<string, number>> = {};
@@ -561,7 +722,13 @@ describe('cdr collector: randomized exactness', () => {
       const spec: LegSpec[] = [];
       for (let i = 0; i < n; i++) {
         const o = i === answeredLeg ? { answerAfter: 2, talk: 1 + Math.floor(r() * 100) } : { ring: 3, disposition: i === 0 ? pick(DISPOSITIONS) : 'NOANSWER' };
-        spec.push(kind === 'inbound' ? callLeg('inbound', id, s + i, `20${i}`, o) : kind === 'outbound' ? callLeg('outbound', id, s + i, '201', o) : callLeg('internal', id, s + i, '201', `21${i}`, o));
+        spec.push(
+          kind === 'inbound'
+            ? callLeg('inbound', id, s + i, `20${i}`, o)
+            : kind === 'outbound'
+              ? callLeg('outbound', id, s + i, '201', o)
+              : callLeg('internal', id, s + i, '201', `21${i}`, o),
+        );
         if (i === answeredLeg) talk += (o as { talk: number }).talk;
       }
       const disposition = answeredLeg >= 0 ? 'answered' : (BUCKET[spec[0]?.disposition ?? ''] as string);

@@ -37,7 +37,13 @@ describe('loadConfig', () => {
   });
 
   it('coerces booleans and numbers from strings', () => {
-    const c = loadConfig({ ...base, PEER_DETAILS: 'false', MIKOPBX_TLS_INSECURE_SKIP_VERIFY: 'true', POLL_INTERVAL_SECONDS: '5', MIKOPBX_TIMEOUT_SECONDS: '2.5' });
+    const c = loadConfig({
+      ...base,
+      PEER_DETAILS: 'false',
+      MIKOPBX_TLS_INSECURE_SKIP_VERIFY: 'true',
+      POLL_INTERVAL_SECONDS: '5',
+      MIKOPBX_TIMEOUT_SECONDS: '2.5',
+    });
     expect(c.peerDetails).toBe(false);
     expect(c.tlsInsecureSkipVerify).toBe(true);
     expect(c.pollIntervalSeconds).toBe(5);

@@ -48,7 +48,13 @@ describe('renderExposition and GaugeFamily', () => {
     const theirs = new Registry();
     const family = new CounterFamily('calls_total', 'Calls.', ['provider', 'disposition'], [ours]);
     const counter = new Counter({ name: 'calls_total', help: 'Calls.', labelNames: ['provider', 'disposition'], registers: [theirs] });
-    const ops: [string, string, number][] = [['SIP-1', 'answered', 0], ['SIP-2', 'busy', 0], ['SIP-1', 'answered', 1], ['IAX-"q"', 'failed', 2], ['SIP-2', 'busy', 1]];
+    const ops: [string, string, number][] = [
+      ['SIP-1', 'answered', 0],
+      ['SIP-2', 'busy', 0],
+      ['SIP-1', 'answered', 1],
+      ['IAX-"q"', 'failed', 2],
+      ['SIP-2', 'busy', 1],
+    ];
     for (const [provider, disposition, by] of ops) {
       family.inc([provider, disposition], by);
       counter.inc({ provider, disposition }, by);
@@ -66,11 +72,28 @@ describe('renderExposition and GaugeFamily', () => {
 
   it('replace() with the same rows keeps the bytes already written; any change writes them again', () => {
     const family = new GaugeFamily('up', 'Up.', ['extension'], []);
-    family.replace([[['201'], 1], [['202'], 0]]);
+    family.replace([
+      [['201'], 1],
+      [['202'], 0],
+    ]);
     const first = family.bytes();
-    family.replace([[['201'], 1], [['202'], 0]]);
+    family.replace([
+      [['201'], 1],
+      [['202'], 0],
+    ]);
     expect(family.bytes()).toBe(first);
-    for (const rows of [[[['201'], 1], [['202'], 1]], [[['201'], 1], [['203'], 1]], [[['201'], 1]], [[['201'], NaN]]] as [string[], number][][]) {
+    for (const rows of [
+      [
+        [['201'], 1],
+        [['202'], 1],
+      ],
+      [
+        [['201'], 1],
+        [['203'], 1],
+      ],
+      [[['201'], 1]],
+      [[['201'], NaN]],
+    ] as [string[], number][][]) {
       const before = family.bytes();
       family.replace(rows);
       expect(family.bytes()).not.toBe(before);

@@ -10,7 +10,12 @@ describe('health metric HELP texts', () => {
     new HealthMetrics(registry, { pollIntervalSeconds: 15, systemPollIntervalSeconds: 300, cdrPollIntervalSeconds: 120, upFrom: 'status' });
     const help = new Map((await registry.getMetricsAsJSON()).map((m) => [m.name, m.help]));
     expect(help.get('mikopbx_up')).toMatch(/refreshed every 15 seconds/);
-    for (const name of ['mikopbx_collector_success', 'mikopbx_collector_duration_seconds', 'mikopbx_collector_last_success_timestamp_seconds', 'mikopbx_api_requests_total']) {
+    for (const name of [
+      'mikopbx_collector_success',
+      'mikopbx_collector_duration_seconds',
+      'mikopbx_collector_last_success_timestamp_seconds',
+      'mikopbx_api_requests_total',
+    ]) {
       expect(help.get(name), name).toMatch(/refreshed after every .*every 15 seconds.*cdr every 120 seconds/);
     }
     expect(help.get('mikopbx_api_info')).toMatch(/refreshed when the generation is detected/);

@@ -33,7 +33,12 @@ describe('legacy envelope', () => {
   });
 
   it.each([
-    ['HTTP 200 with result:false as result, with the PBX message', res(fixture('legacy/result-false.json')), 'result', /result:false: Asterisk Manager is not available/],
+    [
+      'HTTP 200 with result:false as result, with the PBX message',
+      res(fixture('legacy/result-false.json')),
+      'result',
+      /result:false: Asterisk Manager is not available/,
+    ],
     ['401 with an errors list as auth', res(fixture('legacy/unauthorized.json'), 401), 'auth', /refused the web-admin session.*isn't authenticated/],
     ['403 (ACL) as auth, asking for an administrator', res(fixture('legacy/forbidden.json'), 403), 'auth', /The route is not allowed.*administrator/],
     ['404 as not-found', res(fixture('legacy/not-found.json'), 404), 'not-found', /does not exist on this PBX/],
@@ -160,7 +165,9 @@ describe('legacy active calls', () => {
   });
 
   it('reports a string that is not JSON, or decodes to a non-list, as a shape error', () => {
-    expect(() => parseData('/pbxcore/api/cdr/getActiveCalls', () => parseLegacyActiveCalls(['[{"linkedid":']))).toThrow(/data\[0\]: expected a JSON-encoded list/);
+    expect(() => parseData('/pbxcore/api/cdr/getActiveCalls', () => parseLegacyActiveCalls(['[{"linkedid":']))).toThrow(
+      /data\[0\]: expected a JSON-encoded list/,
+    );
     expect(() => parseData('/pbxcore/api/cdr/getActiveCalls', () => parseLegacyActiveCalls(['"x"']))).toThrow(/decoded/);
   });
 

@@ -18,7 +18,6 @@ function newTarget(config = legacyConfig(), now: () => number = () => NOW) {
   return { target: new PbxTarget({ config, logger, now, monotonicMs: () => 0 }), lines };
 }
 
-
 describe('PbxTarget against a legacy PBX (nock)', () => {
   beforeEach(() => {
     nock.disableNetConnect();
@@ -46,7 +45,14 @@ describe('PbxTarget against a legacy PBX (nock)', () => {
     expect(sample(text, `mikopbx_api_requests_total{endpoint="${LOGIN_PATH}",code="200"}`)).toBe(1);
     expect(sample(text, `mikopbx_api_requests_total{endpoint="${P.peers}",code="200"}`)).toBe(2);
     // the same metric names as v3: one dashboard for every PBX
-    for (const name of ['mikopbx_sip_peers', 'mikopbx_sip_peer_up', 'mikopbx_provider_state', 'mikopbx_providers', 'mikopbx_active_calls', 'mikopbx_provider_active_calls']) {
+    for (const name of [
+      'mikopbx_sip_peers',
+      'mikopbx_sip_peer_up',
+      'mikopbx_provider_state',
+      'mikopbx_providers',
+      'mikopbx_active_calls',
+      'mikopbx_provider_active_calls',
+    ]) {
       expect(text).toContain(`# TYPE ${name} gauge`);
     }
     expect(lines.join('')).toContain(`logged in to the legacy MikoPBX web admin as ${LOGIN}`);
@@ -164,7 +170,10 @@ describe('PbxTarget against a legacy PBX (nock)', () => {
     const scope = nock(PBX);
     mockStatus(mockLogin(scope, sid(1)), sid(1));
     // poll 2: the PBX forgot the session (expired, or Redis restarted)
-    scope.get(P.sip).matchHeader('cookie', `PHPSESSID=${sid(1)}`).reply(401, fixture('legacy/unauthorized.json'));
+    scope
+      .get(P.sip)
+      .matchHeader('cookie', `PHPSESSID=${sid(1)}`)
+      .reply(401, fixture('legacy/unauthorized.json'));
     mockLogin(scope, sid(2));
     mockStatus(scope, sid(2));
     mockStatus(scope, sid(2)); // poll 3: no login
@@ -210,7 +219,11 @@ describe('PbxTarget against a legacy PBX (nock)', () => {
   });
 
   it.each([
-    ['a wrong password', 'legacy/login-failed.json', /MikoPBX refused the login for user monitor: wrong MIKOPBX_LOGIN or MIKOPBX_PASSWORD.*the PBX said: Authorization failed, you have 9 attempts left/],
+    [
+      'a wrong password',
+      'legacy/login-failed.json',
+      /MikoPBX refused the login for user monitor: wrong MIKOPBX_LOGIN or MIKOPBX_PASSWORD.*the PBX said: Authorization failed, you have 9 attempts left/,
+    ],
     ['the login throttle', 'legacy/login-throttled.json', /login throttle refused user monitor .*Too many login attempts/],
   ])('%s: plain error log, mikopbx_up 0, and no request until the back-off ends', async (_name, body, message) => {
     let t = NOW;
@@ -276,7 +289,8 @@ describe('PbxTarget against a legacy PBX (nock)', () => {
     const logins: number[] = [];
     const refusals: number[] = [];
     const ok = (path: string): string =>
-      ({ [P.sip]: 'legacy/sip-registry.json', [P.iax]: 'legacy/iax-registry.json', [P.channels]: 'legacy/empty.json', [P.peers]: 'legacy/peers.json' })[path] ?? 'legacy/not-found.json';
+      ({ [P.sip]: 'legacy/sip-registry.json', [P.iax]: 'legacy/iax-registry.json', [P.channels]: 'legacy/empty.json', [P.peers]: 'legacy/peers.json' })[path] ??
+      'legacy/not-found.json';
     nock(PBX)
       .post(LOGIN_PATH)
       .reply(() => {
@@ -333,30 +347,33 @@ describe('PbxTarget against a legacy PBX (nock)', () => {
   it.each([
     ['502', 502, {}],
     ['redirect', 302, { location: 'https://pbx.test/admin-cabinet/session/start' }],
-  ] as const)('a login failing without a verdict (%s) fails the rest of its poll without a second login; the next poll logs in again', async (_, status, headers) => {
-    let t = NOW;
-    const loginsAt: number[] = [];
-    const scope = nock(PBX)
-      .post(LOGIN_PATH)
-      .reply(() => {
-        loginsAt.push(t);
-        return [status, '<html>Bad gateway</html>', { 'content-type': 'text/html', ...headers }];
-      });
-    mockStatus(mockLogin(scope, sid(7)), sid(7));
-    const { target } = newTarget(legacyConfig({ apiVersion: 'legacy' }), () => t);
-    await target.runStatusPoll();
-    expect(loginsAt).toEqual([NOW]);
-    for (const name of ['providers', 'calls', 'peers'] as const) {
-      expect(target.results.get(name)?.error).toMatch(status === 502 ? /HTTP 502 on login/ : /HTTP 302 redirect to .* on login/);
-    }
-    expect(sample(target.metricsText(), `mikopbx_api_requests_total{endpoint="${LOGIN_PATH}",code="${status}"}`)).toBe(1);
-    t += 30_000;
-    await target.runStatusPoll();
-    target.close();
-    expect(scope.isDone()).toBe(true); // the second poll logged in (once) and ran every collector
-    expect(sample(target.metricsText(), 'mikopbx_up')).toBe(1);
-    for (const name of ['providers', 'calls', 'peers'] as const) expect(target.results.get(name)?.success).toBe(true);
-  });
+  ] as const)(
+    'a login failing without a verdict (%s) fails the rest of its poll without a second login; the next poll logs in again',
+    async (_, status, headers) => {
+      let t = NOW;
+      const loginsAt: number[] = [];
+      const scope = nock(PBX)
+        .post(LOGIN_PATH)
+        .reply(() => {
+          loginsAt.push(t);
+          return [status, '<html>Bad gateway</html>', { 'content-type': 'text/html', ...headers }];
+        });
+      mockStatus(mockLogin(scope, sid(7)), sid(7));
+      const { target } = newTarget(legacyConfig({ apiVersion: 'legacy' }), () => t);
+      await target.runStatusPoll();
+      expect(loginsAt).toEqual([NOW]);
+      for (const name of ['providers', 'calls', 'peers'] as const) {
+        expect(target.results.get(name)?.error).toMatch(status === 502 ? /HTTP 502 on login/ : /HTTP 302 redirect to .* on login/);
+      }
+      expect(sample(target.metricsText(), `mikopbx_api_requests_total{endpoint="${LOGIN_PATH}",code="${status}"}`)).toBe(1);
+      t += 30_000;
+      await target.runStatusPoll();
+      target.close();
+      expect(scope.isDone()).toBe(true); // the second poll logged in (once) and ran every collector
+      expect(sample(target.metricsText(), 'mikopbx_up')).toBe(1);
+      for (const name of ['providers', 'calls', 'peers'] as const) expect(target.results.get(name)?.success).toBe(true);
+    },
+  );
 
   it('a session cookie registered at run time is scrubbed from every log line', () => {
     const lines: string[] = [];

@@ -11,7 +11,16 @@ import { QueuesCollector, type QueueNamesSource, type QueuesOptions } from '../.
 import { parseExposition, seriesOf } from '../helpers/exposition.js';
 import { captureLogger } from '../helpers/fixtures.js';
 
-const summary = (queue: string, o: Partial<QueueSummaryEntry> = {}): QueueSummaryEntry => ({ queue, loggedIn: 2, available: 1, callers: 0, holdTime: 10, talkTime: 90, longestHoldTime: 0, ...o });
+const summary = (queue: string, o: Partial<QueueSummaryEntry> = {}): QueueSummaryEntry => ({
+  queue,
+  loggedIn: 2,
+  available: 1,
+  callers: 0,
+  holdTime: 10,
+  talkTime: 90,
+  longestHoldTime: 0,
+  ...o,
+});
 const params = (queue: string, o: Partial<QueueParams> = {}): QueueParams => ({
   queue,
   max: 0,
@@ -103,7 +112,12 @@ describe('queues collector', () => {
     s.ami.summary = [summary('QUEUE-A', { callers: 2, longestHoldTime: 41, loggedIn: 3, available: 1, holdTime: 14, talkTime: 187 })];
     s.ami.status = {
       queues: [params('QUEUE-A', { completed: 128, abandoned: 9, serviceLevelPerf: 87.5 })],
-      members: [member('QUEUE-A', '201', { inCall: true, status: 'inuse' }), member('QUEUE-A', '202', { paused: true }), member('QUEUE-A', '203'), member('QUEUE-A', '204', { status: 'unavailable' })],
+      members: [
+        member('QUEUE-A', '201', { inCall: true, status: 'inuse' }),
+        member('QUEUE-A', '202', { paused: true }),
+        member('QUEUE-A', '203'),
+        member('QUEUE-A', '204', { status: 'unavailable' }),
+      ],
       entries: [],
     };
     s.names!.names = [{ queue: 'QUEUE-A', name: 'Отдел "продаж"', extension: '2000', strategy: 'ringall' }];
@@ -226,14 +240,21 @@ describe('queues collector', () => {
   it('per-member series only when asked for: state (every device state), paused, calls taken across resets', async () => {
     const s = await setup({ memberDetails: true, statusIntervalSeconds: 30 });
     s.ami.summary = [summary('QUEUE-A')];
-    s.ami.status = { queues: [params('QUEUE-A', { completed: 100 })], members: [member('QUEUE-A', '201', { status: 'inuse', callsTaken: 40 }), member('QUEUE-A', '', { location: 'PJSIP/205', paused: true, callsTaken: 3 })], entries: [] };
+    s.ami.status = {
+      queues: [params('QUEUE-A', { completed: 100 })],
+      members: [member('QUEUE-A', '201', { status: 'inuse', callsTaken: 40 }), member('QUEUE-A', '', { location: 'PJSIP/205', paused: true, callsTaken: 3 })],
+      entries: [],
+    };
     await s.run();
     const states = await s.series('mikopbx_queue_member_state');
     expect(Object.keys(states)).toHaveLength(18);
     expect(states['{queue="QUEUE-A",member="201",state="inuse"}']).toBe(1);
     expect(states['{queue="QUEUE-A",member="201",state="not_inuse"}']).toBe(0);
     expect(await s.series('mikopbx_queue_member_paused')).toEqual({ '{queue="QUEUE-A",member="201"}': 0, '{queue="QUEUE-A",member="PJSIP/205"}': 1 });
-    expect(await s.series('mikopbx_queue_member_calls_taken_total')).toEqual({ '{queue="QUEUE-A",member="201"}': 40, '{queue="QUEUE-A",member="PJSIP/205"}': 3 });
+    expect(await s.series('mikopbx_queue_member_calls_taken_total')).toEqual({
+      '{queue="QUEUE-A",member="201"}': 40,
+      '{queue="QUEUE-A",member="PJSIP/205"}': 3,
+    });
     // QueueReset: the queue's completed falls, so every member's count restarted too, even 201's that is already past 40 again
     s.ami.status = { queues: [params('QUEUE-A', { completed: 45 })], members: [member('QUEUE-A', '201', { callsTaken: 45 })], entries: [] };
     s.advance(30);

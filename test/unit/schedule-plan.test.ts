@@ -4,7 +4,9 @@ import type { CollectorName } from '../../src/config.js';
 
 const ALL: CollectorName[] = ['peers', 'providers', 'calls', 'cdr'];
 const STATUS: CollectorName[] = ['peers', 'providers', 'calls'];
-const cfg = (over: Partial<{ collectors: CollectorName[]; pollIntervalSeconds: number; cdrPollIntervalSeconds: number; maxRequestsPerMinute: number }> = {}) => ({
+const cfg = (
+  over: Partial<{ collectors: CollectorName[]; pollIntervalSeconds: number; cdrPollIntervalSeconds: number; maxRequestsPerMinute: number }> = {},
+) => ({
   collectors: ALL,
   pollIntervalSeconds: 30,
   cdrPollIntervalSeconds: 60,
@@ -64,7 +66,11 @@ describe('schedule plan (the status interval stretched to fit the request budget
   });
 
   it('legacy has no cdr polls to plan for; unknown generation plans for them and for 4 requests a poll', () => {
-    expect(planSchedule(cfg({ pollIntervalSeconds: 1, cdrPollIntervalSeconds: 1 }), 'legacy')).toMatchObject({ cdrRequestsPerMinute: 0, statusIntervalSeconds: 5, cdrIntervalSeconds: 1 });
+    expect(planSchedule(cfg({ pollIntervalSeconds: 1, cdrPollIntervalSeconds: 1 }), 'legacy')).toMatchObject({
+      cdrRequestsPerMinute: 0,
+      statusIntervalSeconds: 5,
+      cdrIntervalSeconds: 1,
+    });
     const unknown = planSchedule(cfg({ pollIntervalSeconds: 1 }), null);
     expect(unknown.statusIntervalSeconds).toBe(5); // 13 × 4 + 2 + 2 = 56
     expect(describeStretch(cfg({ pollIntervalSeconds: 1 }), unknown)).toContain('until the API generation is detected');
@@ -94,7 +100,11 @@ describe('schedule plan (the status interval stretched to fit the request budget
   });
 
   it('an interval already longer than a minute is never shortened', () => {
-    expect(planSchedule(cfg({ pollIntervalSeconds: 600, cdrPollIntervalSeconds: 900 }), 'v3')).toMatchObject({ statusIntervalSeconds: 600, cdrIntervalSeconds: 900, stretched: false });
+    expect(planSchedule(cfg({ pollIntervalSeconds: 600, cdrPollIntervalSeconds: 900 }), 'v3')).toMatchObject({
+      statusIntervalSeconds: 600,
+      cdrIntervalSeconds: 900,
+      stretched: false,
+    });
   });
 
   it('property: the plan fits whenever anything fits, and no shorter status interval would', () => {

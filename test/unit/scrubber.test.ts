@@ -29,7 +29,9 @@ describe('SecretScrubber per owner', () => {
     expect(scrubbers.size).toBe(2);
     // A's cookie arrives the real way: a Set-Cookie from its PBX.
     const ca = cookie('a', 1);
-    nock('http://pbx-a.test').get(/.*/).reply(200, fixture('v3/ping.json'), { 'set-cookie': [`PHPSESSID=${ca}; path=/`] });
+    nock('http://pbx-a.test')
+      .get(/.*/)
+      .reply(200, fixture('v3/ping.json'), { 'set-cookie': [`PHPSESSID=${ca}; path=/`] });
     await a.transport.send({ path: '/pbxcore/api/v3/system:ping' });
     const cb = cookie('b', 1);
     b.transport.keepSecret(cb);
@@ -85,7 +87,12 @@ describe('SecretScrubber per owner', () => {
 
   it('scrubs raw, JSON-escaped, URI-encoded and base64 forms, and forgets everything on clear()', () => {
     const s = new SecretScrubber({ secrets: ['p@ss "word"/x', undefined, 'abc'] });
-    for (const form of ['p@ss "word"/x', JSON.stringify('p@ss "word"/x').slice(1, -1), encodeURIComponent('p@ss "word"/x'), Buffer.from('p@ss "word"/x').toString('base64')]) {
+    for (const form of [
+      'p@ss "word"/x',
+      JSON.stringify('p@ss "word"/x').slice(1, -1),
+      encodeURIComponent('p@ss "word"/x'),
+      Buffer.from('p@ss "word"/x').toString('base64'),
+    ]) {
       expect(s.scrub(`<${form}>`)).toBe('<[REDACTED]>');
     }
     expect(s.scrub('abc')).toBe('abc'); // too short to be a secret

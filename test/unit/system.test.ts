@@ -77,7 +77,9 @@ describe('v3 health answers, parsed at the edge', () => {
       { level: 'info', template: 'adv_AvailableNewVersionPBX' },
     ]);
     expect(a.updateVersion).toBe('2026.2.118');
-    expect(parseAdviceList({ advice: { info: [{ messageTpl: 'adv_AvailableNewVersionPBX', messageParams: { ver: '<script>' } }] } }).updateVersion).toBe('unknown');
+    expect(parseAdviceList({ advice: { info: [{ messageTpl: 'adv_AvailableNewVersionPBX', messageParams: { ver: '<script>' } }] } }).updateVersion).toBe(
+      'unknown',
+    );
     expect(() => parseAdviceList({ advice: { error: [{ messageParams: {} }] } })).toThrow(/data.advice.error\[0\].messageTpl/);
   });
 
@@ -203,7 +205,10 @@ describe('system collector in a target', () => {
 
   it('legacy: not started, said once, nothing exported, /readyz does not wait for it', async () => {
     const { logger, lines } = await captureLogger('info');
-    const target = new PbxTarget({ config: testConfig({ apiVersion: 'legacy', apiKey: undefined, login: 'admin', password: 'x', collectors: ['system'] }), logger });
+    const target = new PbxTarget({
+      config: testConfig({ apiVersion: 'legacy', apiKey: undefined, login: 'admin', password: 'x', collectors: ['system'] }),
+      logger,
+    });
     await target.render();
     expect(target.metricsText()).not.toMatch(/mikopbx_storage_|mikopbx_banned_ips|collector="system"/);
     expect(lines.filter((l) => l.includes('system collector not started'))).toHaveLength(1);

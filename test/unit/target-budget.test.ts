@@ -63,13 +63,16 @@ describe('PbxTarget: the schedule fits the request budget, and unsent polls are 
     expect(sample(text, 'mikopbx_collector_interval_seconds{collector="peers"}')).toBe(4);
     expect(sample(text, 'mikopbx_collector_interval_seconds{collector="calls"}')).toBe(4);
     expect(sample(text, 'mikopbx_collector_interval_seconds{collector="cdr"}')).toBe(60);
-    for (const name of ['mikopbx_sip_peers', 'mikopbx_provider_registered', 'mikopbx_active_calls']) expect(help(text, name)).toContain('Refreshed every 4 seconds.');
+    for (const name of ['mikopbx_sip_peers', 'mikopbx_provider_registered', 'mikopbx_active_calls'])
+      expect(help(text, name)).toContain('Refreshed every 4 seconds.');
     expect(help(text, 'mikopbx_up')).toContain('refreshed every 4 seconds.');
     expect(help(text, 'mikopbx_collector_success')).toContain('peers, providers and calls every 4 seconds, cdr every 60 seconds');
     expect(text).not.toMatch(/every 1 seconds|every 5 seconds/);
     const warned = json(lines).filter((l) => l.reason === 'budget' && l.level === 'warn');
     expect(warned).toHaveLength(1);
-    expect(warned[0]?.msg).toMatch(/^POLL_INTERVAL_SECONDS=1 needs 187 requests\/min on a v3 PBX .* MIKOPBX_MAX_REQUESTS_PER_MINUTE=60: polling status every 4 s instead; set POLL_INTERVAL_SECONDS=4 or more/);
+    expect(warned[0]?.msg).toMatch(
+      /^POLL_INTERVAL_SECONDS=1 needs 187 requests\/min on a v3 PBX .* MIKOPBX_MAX_REQUESTS_PER_MINUTE=60: polling status every 4 s instead; set POLL_INTERVAL_SECONDS=4 or more/,
+    );
     expect(target.schedulePlan).toMatchObject({ generation: 'v3', statusIntervalSeconds: 4, fits: true });
 
     t += 4000;
@@ -80,9 +83,17 @@ describe('PbxTarget: the schedule fits the request budget, and unsent polls are 
 
   it('a fixed generation is planned (and said at warn) at start; a fitting schedule says nothing', async () => {
     const { logger, lines } = await captureLogger('info');
-    const stretched = new PbxTarget({ config: testConfig({ apiVersion: 'legacy', login: 'admin', password: 'x', apiKey: undefined, pollIntervalSeconds: 2 }), logger, now });
+    const stretched = new PbxTarget({
+      config: testConfig({ apiVersion: 'legacy', login: 'admin', password: 'x', apiKey: undefined, pollIntervalSeconds: 2 }),
+      logger,
+      now,
+    });
     expect(stretched.intervalSeconds('peers')).toBe(5);
-    expect(json(lines).filter((l) => l.reason === 'budget').map((l) => l.level)).toEqual(['warn']);
+    expect(
+      json(lines)
+        .filter((l) => l.reason === 'budget')
+        .map((l) => l.level),
+    ).toEqual(['warn']);
     stretched.close();
     lines.length = 0;
     const fitting = new PbxTarget({ config: testConfig({ apiVersion: 'v3' }), logger, now });
@@ -109,7 +120,9 @@ describe('PbxTarget: the schedule fits the request budget, and unsent polls are 
     for (const c of ['peers', 'providers', 'calls']) {
       expect(sample(text, `mikopbx_collector_success{collector="${c}"}`)).toBe(1);
       expect(sample(text, `mikopbx_collector_skipped_total{collector="${c}",reason="budget"}`)).toBe(1);
-      expect(sample(text, `mikopbx_collector_last_success_timestamp_seconds{collector="${c}"}`)).toBe(sample(before, `mikopbx_collector_last_success_timestamp_seconds{collector="${c}"}`));
+      expect(sample(text, `mikopbx_collector_last_success_timestamp_seconds{collector="${c}"}`)).toBe(
+        sample(before, `mikopbx_collector_last_success_timestamp_seconds{collector="${c}"}`),
+      );
     }
     expect(target.results.get('peers')).toBe(result);
     target.close();

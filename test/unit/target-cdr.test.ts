@@ -18,7 +18,7 @@ vi.mock('../../src/api/factory.js', async (importOriginal) => {
       const legacy: PbxApi = {
         generation: 'legacy',
         cdr: undefined,
-    health: undefined,
+        health: undefined,
         getExtensions: async () => [],
         getProviders: async () => [],
         getActiveCalls: async () => ({ legs: [], hasChannels: false }),
@@ -32,7 +32,6 @@ const PBX = 'http://pbx.test';
 // Real time: the adapter built by the target computes its date window from the real clock.
 const NOW = Date.now();
 const T0 = NOW / 1000 - 3600;
-
 
 /** Serves the fake cdr table over HTTP (nock), recording the raw query strings. */
 function serveCdr(pbx: FakeCdrPbx, rawQueries: string[] = []) {
@@ -75,7 +74,10 @@ describe('PbxTarget: cdr collector', () => {
       })
       .persist();
     const { logger } = await captureLogger('silent');
-    const target = new PbxTarget({ config: testConfig({ collectors: ['cdr'], cdrPollIntervalSeconds: 1, timeoutSeconds: 1, maxRequestsPerMinute: 200 }), logger });
+    const target = new PbxTarget({
+      config: testConfig({ collectors: ['cdr'], cdrPollIntervalSeconds: 1, timeoutSeconds: 1, maxRequestsPerMinute: 200 }),
+      logger,
+    });
     await target.runCdrPoll(); // finds the newest id
     for (let i = 0; i < 2500; i++) pbx.add(callLeg('internal', `c${i}`, T0 + i, '201', '202', { answerAfter: 1, talk: 5 }));
     const before = queries.length;

@@ -24,8 +24,6 @@ function mockAll(overrides: Partial<Record<'ext' | 'prov' | 'chan', string>> = {
     .reply(200, overrides.ext ?? fixture('v3/sip-getStatuses.json'));
 }
 
-
-
 describe('PbxTarget against a v3 PBX (nock)', () => {
   beforeEach(() => {
     nock.disableNetConnect();
@@ -109,12 +107,7 @@ describe('PbxTarget against a v3 PBX (nock)', () => {
 
   it('with a wrong API key: mikopbx_up 0, a log line saying the key was refused, and no key anywhere', async () => {
     const unauthorized = fixture('v3/unauthorized.json');
-    nock(PBX)
-      .get('/pbxcore/api/v3/system:ping')
-      .reply(200, fixture('v3/ping.json'))
-      .get(/.*/)
-      .times(3)
-      .reply(401, unauthorized);
+    nock(PBX).get('/pbxcore/api/v3/system:ping').reply(200, fixture('v3/ping.json')).get(/.*/).times(3).reply(401, unauthorized);
     const { createLogger } = await import('../../src/log.js');
     const lines: string[] = [];
     const logger = createLogger({ level: 'debug', secrets: [KEY], write: (l) => lines.push(l) });
@@ -236,10 +229,7 @@ describe('PbxTarget against a v3 PBX (nock)', () => {
     const target = new PbxTarget({ config, logger, now: () => NOW });
     await target.runStatusPoll();
     expect(sample(target.metricsText(), 'mikopbx_up')).toBe(1);
-    nock(PBX)
-      .get('/pbxcore/api/v3/cdr')
-      .query(true)
-      .reply(429, '<html>429 Too Many Requests</html>', { 'content-type': 'text/html', 'retry-after': '600' });
+    nock(PBX).get('/pbxcore/api/v3/cdr').query(true).reply(429, '<html>429 Too Many Requests</html>', { 'content-type': 'text/html', 'retry-after': '600' });
     await target.runCdrPoll();
     target.close();
     const text = target.metricsText();

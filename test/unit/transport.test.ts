@@ -108,7 +108,9 @@ describe('Transport', () => {
     const cookie = 'a3f1c2d4e5b6978800aa11bb22cc33dd';
     const secrets = new SecretScrubber();
     const tr = new Transport({ baseUrl: PBX, timeoutMs: 1000, maxRequestsPerMinute: 60, now, onSecret: (s) => secrets.add(s, { transient: true }) });
-    nock(PBX).get(PATH).reply(200, '{}', { 'set-cookie': [`PHPSESSID=${cookie}; path=/; HttpOnly`] });
+    nock(PBX)
+      .get(PATH)
+      .reply(200, '{}', { 'set-cookie': [`PHPSESSID=${cookie}; path=/; HttpOnly`] });
     await tr.send({ path: PATH });
     expect(secrets.scrub(`cookie: PHPSESSID=${cookie}`)).toBe('cookie: PHPSESSID=[REDACTED]');
     tr.close();
@@ -150,7 +152,11 @@ describe('Scheduler ticks', () => {
   it('a tick a few milliseconds early still runs a job that is due every second', async () => {
     let t = 0;
     let runs = 0;
-    const s = new Scheduler([{ name: 'status', intervalSeconds: 1, run: async () => void (runs += 1) }], () => undefined, () => t);
+    const s = new Scheduler(
+      [{ name: 'status', intervalSeconds: 1, run: async () => void (runs += 1) }],
+      () => undefined,
+      () => t,
+    );
     for (t of [0, 999, 1998, 2997]) await s.tick();
     expect(runs).toBe(4);
     t = 3500; // not due: half a second early is no jitter

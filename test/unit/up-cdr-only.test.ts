@@ -10,7 +10,6 @@ import { sample } from '../helpers/exposition.js';
 const PBX = 'http://pbx.test';
 const NOW = Date.now();
 
-
 /** Serves the fake cdr table over HTTP (nock), as test/unit/target-cdr.test.ts does. */
 function serveCdr(pbx: FakeCdrPbx) {
   return nock(PBX)
@@ -52,7 +51,9 @@ describe('mikopbx_up with only the cdr collector', () => {
     await target.runCdrPoll();
     expect(target.results.get('cdr')?.success).toBe(false);
     expect(sample(target.metricsText(), 'mikopbx_up')).toBe(0);
-    expect(target.metricsText()).toContain('# HELP mikopbx_up 1 if the most recent cdr poll got a valid answer from the MikoPBX API (no status collector is enabled), else 0 (a poll the exporter did not send leaves it as it was); refreshed every 60 seconds.');
+    expect(target.metricsText()).toContain(
+      '# HELP mikopbx_up 1 if the most recent cdr poll got a valid answer from the MikoPBX API (no status collector is enabled), else 0 (a poll the exporter did not send leaves it as it was); refreshed every 60 seconds.',
+    );
     target.close();
   });
 

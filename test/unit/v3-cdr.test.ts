@@ -64,7 +64,10 @@ describe('parseCdrPage', () => {
   });
 
   it('reads an empty answer as unanswered and accepts numeric strings for ints', () => {
-    const p = parseCdrPage(page([row({ answer: '', billsec: '0', duration: '17', disposition: 'NOANSWER' })]), '2026-04-10T14:22:31+03:00', { afterId: 0, limit: 10 });
+    const p = parseCdrPage(page([row({ answer: '', billsec: '0', duration: '17', disposition: 'NOANSWER' })]), '2026-04-10T14:22:31+03:00', {
+      afterId: 0,
+      limit: 10,
+    });
     expect(p.legs[0]).toMatchObject({ answer: null, billsec: 0, duration: 17, disposition: 'NOANSWER' });
   });
 
@@ -130,7 +133,14 @@ describe('V3CdrSource', () => {
 
   it('turns a malformed page into a shape error of the endpoint', async () => {
     const pbx = new FakeCdrPbx(NOW);
-    pbx.faults.push({ status: 200, body: JSON.stringify({ result: true, data: { records: [{ id: 'x' }], pagination: { hasMore: false } }, meta: { timestamp: '2026-04-10T14:22:31+03:00' } }) });
+    pbx.faults.push({
+      status: 200,
+      body: JSON.stringify({
+        result: true,
+        data: { records: [{ id: 'x' }], pagination: { hasMore: false } },
+        meta: { timestamp: '2026-04-10T14:22:31+03:00' },
+      }),
+    });
     const src = new V3CdrSource(pbx.get, () => NOW);
     const err = await src.page({ afterId: 0, limit: 10 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PbxApiError);

@@ -5,7 +5,12 @@ import { parseActiveChannels } from '../../src/api/calls-parse.js';
 import { parseExtensionStatuses, parseProviderStatuses } from '../../src/api/v3-parse.js';
 import { fixture, fixtureJson } from '../helpers/fixtures.js';
 
-const res = (body: string, status = 200, headers: Record<string, string> = { 'content-type': 'application/json' }) => ({ endpoint: '/pbxcore/api/v3/sip:getStatuses', status, body, headers });
+const res = (body: string, status = 200, headers: Record<string, string> = { 'content-type': 'application/json' }) => ({
+  endpoint: '/pbxcore/api/v3/sip:getStatuses',
+  status,
+  body,
+  headers,
+});
 
 describe('v3 envelope', () => {
   it('returns data and the PBX timestamp', () => {

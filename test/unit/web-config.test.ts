@@ -82,7 +82,11 @@ rate_limit:
   it.each([
     ['missing file', null, /WEB_CONFIG_FILE \(.*nope\.yml\): cannot be read \(ENOENT\)/],
     ['not YAML', 'basic_auth_users: [unclosed\n', /is not valid YAML/],
-    ['unknown top-level key', 'basic_auth_user:\n  a: b\n', /unknown key basic_auth_user \(allowed: tls_server_config, http_server_config, basic_auth_users, rate_limit\)/],
+    [
+      'unknown top-level key',
+      'basic_auth_user:\n  a: b\n',
+      /unknown key basic_auth_user \(allowed: tls_server_config, http_server_config, basic_auth_users, rate_limit\)/,
+    ],
     ['unknown TLS key', 'tls_server_config:\n  certfile: x\n', /unknown key tls_server_config\.certfile/],
     ['plain-text password', 'basic_auth_users:\n  prometheus: secret\n', /basic_auth_users\.prometheus is not a bcrypt hash/],
     ['truncated hash', `basic_auth_users:\n  p: '${HTPASSWD_HASH.slice(0, 40)}'\n`, /is not a bcrypt hash/],
@@ -90,9 +94,21 @@ rate_limit:
     ['bad header value', 'http_server_config:\n  headers:\n    X-Frame-Options: allow\n', /X-Frame-Options must be one of deny, sameorigin/],
     ['missing cert file', 'tls_server_config:\n  cert_file: missing.crt\n  key_file: server.key\n', /cert_file .*missing\.crt cannot be read \(ENOENT\)/],
     ['key without cert', 'tls_server_config:\n  key_file: server.key\n', /missing one of cert or cert_file/],
-    ['bad TLS version', 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS1.2\n', /min_version "TLS1.2" is not one of TLS10, TLS11, TLS12, TLS13/],
-    ['client CA without policy', 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_ca_file: ca.crt\n', /client CA is configured without a client_auth_type/],
-    ['bad client auth', 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: Always\n', /client_auth_type "Always" is not one of/],
+    [
+      'bad TLS version',
+      'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS1.2\n',
+      /min_version "TLS1.2" is not one of TLS10, TLS11, TLS12, TLS13/,
+    ],
+    [
+      'client CA without policy',
+      'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_ca_file: ca.crt\n',
+      /client CA is configured without a client_auth_type/,
+    ],
+    [
+      'bad client auth',
+      'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: Always\n',
+      /client_auth_type "Always" is not one of/,
+    ],
     ['bad duration', 'rate_limit:\n  interval: soon\n  burst: 1\n', /rate_limit\.interval "soon" is not a duration/],
     ['duplicate key', 'basic_auth_users:\n  a: x\nbasic_auth_users:\n  b: y\n', /not valid YAML/],
   ])('%s → one clear ConfigError naming WEB_CONFIG_FILE', (_name, text, message) => {

@@ -30,7 +30,6 @@ function request(url: string, opts: { method?: string; encoding?: string } = {})
   });
 }
 
-
 describe('/metrics: bytes rendered once per poll, gzip compressed once per render', () => {
   const clock = new FakeClock();
   let pbx: Simulator;

@@ -30,7 +30,11 @@ const SPECS: Readonly<Record<AllowedAction, ActionSpec>> = {
 /** The action if it is on the allowlist (exact spelling); an AmiError otherwise. */
 export function allowedAction(action: string): AllowedAction {
   if ((ALLOWED_ACTIONS as readonly string[]).includes(action)) return action as AllowedAction;
-  throw new AmiError('not-allowed', action, `refusing to send the AMI action ${quoteForError(action)}: this exporter only ever sends ${ALLOWED_ACTIONS.join(', ')}`);
+  throw new AmiError(
+    'not-allowed',
+    action,
+    `refusing to send the AMI action ${quoteForError(action)}: this exporter only ever sends ${ALLOWED_ACTIONS.join(', ')}`,
+  );
 }
 
 export function actionSpec(action: AllowedAction): ActionSpec {

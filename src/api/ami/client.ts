@@ -189,11 +189,17 @@ export class AmiClient implements QueueSource, CoreSource {
     const left = this.until === null ? 0 : this.until - this.now();
     if (this.current === 'auth_failed' && left > 0) {
       return Promise.reject(
-        new AmiError('backoff', action, `${action} not sent: the PBX refused the AMI login; not logging in again for another ${Math.ceil(left / 60_000)} min (${this.lastError ?? ''})`),
+        new AmiError(
+          'backoff',
+          action,
+          `${action} not sent: the PBX refused the AMI login; not logging in again for another ${Math.ceil(left / 60_000)} min (${this.lastError ?? ''})`,
+        ),
       );
     }
     if (this.current === 'backoff' && left > 0) {
-      return Promise.reject(new AmiError('backoff', action, `${action} not sent: reconnecting to AMI in ${Math.ceil(left / 1000)} s (${this.lastError ?? 'connection lost'})`));
+      return Promise.reject(
+        new AmiError('backoff', action, `${action} not sent: reconnecting to AMI in ${Math.ceil(left / 1000)} s (${this.lastError ?? 'connection lost'})`),
+      );
     }
     return this.connect();
   }
@@ -261,7 +267,10 @@ export class AmiClient implements QueueSource, CoreSource {
       this.dropped(this.clean(e));
     });
     this.armKeepAlive();
-    this.opts.log?.info({ ami: `${host}:${port}`, greeting: `${conn.greeting.product} Call Manager/${conn.greeting.version}` }, `AMI: logged in to ${host}:${port} as ${this.opts.username}`);
+    this.opts.log?.info(
+      { ami: `${host}:${port}`, greeting: `${conn.greeting.product} Call Manager/${conn.greeting.version}` },
+      `AMI: logged in to ${host}:${port} as ${this.opts.username}`,
+    );
     return conn;
   }
 

@@ -81,7 +81,13 @@ export class AmiConnection {
       let conn: AmiConnection | null = null;
       let settled = false;
       const socket = opts.tls
-        ? tls.connect({ host: opts.host, port: opts.port, rejectUnauthorized: !opts.tls.insecureSkipVerify, ...(opts.tls.ca ? { ca: [...tls.rootCertificates, opts.tls.ca] } : {}), ...(net.isIP(opts.host) ? {} : { servername: opts.host }) })
+        ? tls.connect({
+            host: opts.host,
+            port: opts.port,
+            rejectUnauthorized: !opts.tls.insecureSkipVerify,
+            ...(opts.tls.ca ? { ca: [...tls.rootCertificates, opts.tls.ca] } : {}),
+            ...(net.isIP(opts.host) ? {} : { servername: opts.host }),
+          })
         : net.connect({ host: opts.host, port: opts.port });
       socket.setNoDelay(true);
       const fail = (e: AmiError): void => {
@@ -96,7 +102,14 @@ export class AmiConnection {
         reject(e);
       };
       const timer = setTimeout(
-        () => fail(new AmiError('timeout', '', `no AMI greeting from ${opts.host}:${opts.port} within ${opts.connectTimeoutMs / 1000} s (a firewall dropping packets, or not an AMI port)`)),
+        () =>
+          fail(
+            new AmiError(
+              'timeout',
+              '',
+              `no AMI greeting from ${opts.host}:${opts.port} within ${opts.connectTimeoutMs / 1000} s (a firewall dropping packets, or not an AMI port)`,
+            ),
+          ),
         opts.connectTimeoutMs,
       );
       const parser = new FrameParser(
@@ -138,7 +151,10 @@ export class AmiConnection {
   exchange(action: string, fields: ReadonlyArray<readonly [string, string]>, timeoutMs: number): Promise<AmiReply> {
     const allowed = allowedAction(action);
     if (this.failure) return Promise.reject(this.failure);
-    if (this.pending) return Promise.reject(new AmiError('protocol', action, `${action} sent while ${this.pending.action} is still waiting for its answer (one action at a time)`));
+    if (this.pending)
+      return Promise.reject(
+        new AmiError('protocol', action, `${action} sent while ${this.pending.action} is still waiting for its answer (one action at a time)`),
+      );
     const id = `${this.idPrefix}-${++this.seq}`;
     const bytes = encodeFrame([['Action', allowed], ['ActionID', id], ...fields]);
     return new Promise((resolve, reject) => {
@@ -203,7 +219,11 @@ function errorResponse(action: string, message: string): AmiError {
   const said = quoteForError(message, 160);
   if (/^Authentication failed/i.test(message)) return new AmiError('auth', action, `the PBX refused the AMI login (${said})`);
   if (/^Permission denied/i.test(message)) {
-    return new AmiError('permission', action, `the AMI user may not run ${action} (Asterisk said ${said}); it needs ${actionSpec(allowedAction(action)).needs} in its write mask (MikoPBX: System → AMI access)`);
+    return new AmiError(
+      'permission',
+      action,
+      `the AMI user may not run ${action} (Asterisk said ${said}); it needs ${actionSpec(allowedAction(action)).needs} in its write mask (MikoPBX: System → AMI access)`,
+    );
   }
   return new AmiError('error-response', action, `Asterisk refused ${action}: ${said}`);
 }

@@ -104,7 +104,12 @@ export class FrameParser {
   private line(line: string): void {
     if (!this.greeted) {
       const m = GREETING.exec(line);
-      if (!m) throw new AmiError('greeting', '', `not an Asterisk manager interface: expected "Asterisk Call Manager/…" or "PBX Call Manager/…", the first line was ${quoteForError(line)} (check MIKOPBX_AMI_HOST and MIKOPBX_AMI_PORT)`);
+      if (!m)
+        throw new AmiError(
+          'greeting',
+          '',
+          `not an Asterisk manager interface: expected "Asterisk Call Manager/…" or "PBX Call Manager/…", the first line was ${quoteForError(line)} (check MIKOPBX_AMI_HOST and MIKOPBX_AMI_PORT)`,
+        );
       this.greeted = true;
       this.onGreeting({ product: m[1] as Greeting['product'], version: m[2] as string });
       return;
@@ -129,7 +134,11 @@ export class FrameParser {
   }
 
   private tooLarge(): AmiError {
-    return new AmiError('protocol', '', `an AMI frame larger than ${Math.round(this.maxFrameBytes / 1024)} KiB (no end of frame): not an answer to anything this exporter asks`);
+    return new AmiError(
+      'protocol',
+      '',
+      `an AMI frame larger than ${Math.round(this.maxFrameBytes / 1024)} KiB (no end of frame): not an answer to anything this exporter asks`,
+    );
   }
 }
 

@@ -1,6 +1,14 @@
 import type { AmiReply } from './connection.js';
 import { fieldsOf } from './fields.js';
-import { DEVICE_STATES, type DeviceState, type QueueEntry, type QueueMemberStatus, type QueueParams, type QueueStatus, type QueueSummaryEntry } from './types.js';
+import {
+  DEVICE_STATES,
+  type DeviceState,
+  type QueueEntry,
+  type QueueMemberStatus,
+  type QueueParams,
+  type QueueStatus,
+  type QueueSummaryEntry,
+} from './types.js';
 import { AmiShapeError } from './errors.js';
 
 const eventName = (frame: { get(k: string): string | undefined }) => (frame.get('Event') ?? '').toLowerCase();
