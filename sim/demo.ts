@@ -15,7 +15,7 @@ import { startExporter } from '../src/exporter.js';
 import { startFleetExporter } from '../src/fleet/fleet-exporter.js';
 import { createLogger } from '../src/log.js';
 import { ScrubberRegistry } from '../src/secrets.js';
-import { startSimFleet, startSimulator, writeFleetTargetsFile } from './index.js';
+import { DEFAULT_AMI_USER, startSimFleet, startSimulator, writeFleetTargetsFile } from './index.js';
 
 export interface DemoOptions {
   /** MikoPBX 2024.x (every member, with `fleet`) */
@@ -35,7 +35,19 @@ export interface Demo {
 }
 
 /** The PBX address and credentials come from the demo: any in the environment would clash. */
-const PBX_VARIABLES = ['MIKOPBX_URL', 'MIKOPBX_API_KEY', 'MIKOPBX_API_KEY_FILE', 'MIKOPBX_LOGIN', 'MIKOPBX_PASSWORD', 'MIKOPBX_PASSWORD_FILE'];
+const PBX_VARIABLES = [
+  'MIKOPBX_URL',
+  'MIKOPBX_API_KEY',
+  'MIKOPBX_API_KEY_FILE',
+  'MIKOPBX_LOGIN',
+  'MIKOPBX_PASSWORD',
+  'MIKOPBX_PASSWORD_FILE',
+  'MIKOPBX_AMI_USER',
+  'MIKOPBX_AMI_PASSWORD',
+  'MIKOPBX_AMI_PASSWORD_FILE',
+  'MIKOPBX_AMI_HOST',
+  'MIKOPBX_AMI_PORT',
+];
 
 /** `defaults`: poll intervals, unless the environment sets them. */
 function demoEnv(defaults: NodeJS.ProcessEnv, base: NodeJS.ProcessEnv, own: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -47,9 +59,14 @@ function demoEnv(defaults: NodeJS.ProcessEnv, base: NodeJS.ProcessEnv, own: Node
 const hostOf = (listenAddress: string): string => (listenAddress === '0.0.0.0' || listenAddress === '::' ? 'localhost' : listenAddress);
 
 async function startSingle(opts: DemoOptions): Promise<Demo> {
-  const sim = await startSimulator({ mode: opts.legacy ? 'legacy' : 'v3', living: { tickMs: 1000 }, seed: opts.seed ?? 1 });
+  // It speaks AMI too, so the dashboard's Queues row is alive: callers join, wait, are answered or give up.
+  const sim = await startSimulator({ mode: opts.legacy ? 'legacy' : 'v3', living: { tickMs: 1000 }, seed: opts.seed ?? 1, ami: {} });
   const own: NodeJS.ProcessEnv = {
     MIKOPBX_URL: sim.url,
+    MIKOPBX_AMI_USER: DEFAULT_AMI_USER.username,
+    MIKOPBX_AMI_PASSWORD: DEFAULT_AMI_USER.secret,
+    MIKOPBX_AMI_HOST: '127.0.0.1',
+    MIKOPBX_AMI_PORT: String(sim.ami?.port ?? 5038),
     ...(opts.legacy ? { MIKOPBX_LOGIN: sim.login, MIKOPBX_PASSWORD: sim.password } : { MIKOPBX_API_KEY: sim.apiKey }),
   };
   try {
