@@ -1,5 +1,6 @@
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import { unpooled } from '../metrics/unpooled.js';
 
 // Builds one gzip member from two independently compressed parts, as pigz does: the first part
 // is a deflate stream ended with a full flush (byte-aligned, no final block, no back-references
@@ -23,7 +24,8 @@ export interface OpenDeflate {
  */
 export async function deflateOpen(data: Buffer): Promise<OpenDeflate> {
   const deflated = await deflateRaw(data, { level: zlib.constants.Z_BEST_SPEED, finishFlush: zlib.constants.Z_FULL_FLUSH });
-  return { deflated, crc: crc32(data), length: data.length };
+  // Kept until the next render: zlib hands out a slice of its (≥ 16 KiB) output buffer.
+  return { deflated: unpooled(deflated), crc: crc32(data), length: data.length };
 }
 
 /** A final deflate stream (small parts: compressed in line). */

@@ -1,6 +1,6 @@
 /**
- * A buffer that is kept for long (a rendered exposition, a series family's encoded lines) as its
- * own allocation. Small buffers from Buffer.from/concat are slices of a shared pool block (64 KiB
+ * A buffer that is kept for long (a rendered exposition, a series family's encoded lines, a
+ * compressed part) as its own allocation. Small buffers from Buffer.from/concat are slices of a shared pool block (64 KiB
  * on Node 24) that stays alive as long as any slice does: a fleet of a thousand targets then pins
  * a block per kept slice, about 100 KiB per target for a few KiB of data.
  */
