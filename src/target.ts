@@ -136,7 +136,9 @@ export class PbxTarget {
       log: this.log,
       onGeneration: (api) => this.onGeneration(api),
       // Back after an outage or a generation change: the CDR cursor may have moved.
-      onRedetected: () => (this.built.get('cdr') as { requestCursorCheck?: () => void } | undefined)?.requestCursorCheck?.(),
+      onRedetected: () => {
+        for (const collector of this.built.values()) collector.apiRedetected?.();
+      },
     });
     this.renderer = new RegistryRenderer(this.registry);
     this.ami = wantsAmi && config.amiUser ? this.startAmi(config) : null;

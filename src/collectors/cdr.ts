@@ -168,6 +168,10 @@ export class CdrCollector implements Collector {
     if (this.tracker.cursor !== null) this.checkCursor = true;
   }
 
+  apiRedetected(): void {
+    this.requestCursorCheck();
+  }
+
   /** Where counting stands (null until the start-up read succeeded). */
   get cursor(): number | null {
     return this.tracker.cursor;

@@ -31,4 +31,6 @@ export interface Collector {
   setIntervalSeconds(seconds: number): void;
   /** Removes (false) or restores its series: a v3-only collector on a legacy PBX exports none. */
   setRegistered?(on: boolean): void;
+  /** The API was detected again (after an outage, or a generation change): what it knew may be stale. */
+  apiRedetected?(): void;
 }

@@ -141,17 +141,29 @@ export class HealthMetrics {
       this.ami = {
         up: new Gauge({
           name: 'mikopbx_ami_up',
-          help: "Whether the exporter's AMI session to the PBX is logged in (1) or not (0: connecting, reconnecting after a drop, or paused after a refused login); refreshed after every poll.",
+          help: help.text(
+            'mikopbx_ami_up',
+            ({ queues }) =>
+              `Whether the exporter's AMI session to the PBX is logged in (1) or not (0: connecting, reconnecting after a drop, or paused after a refused login); refreshed after every poll, every ${queues} seconds.`,
+          ),
           registers,
         }),
         backoffUntil: new Gauge({
           name: 'mikopbx_ami_backoff_until_timestamp_seconds',
-          help: "Unix time until which the AMI session sends nothing (a reconnect pause after a drop, or a long pause after a refused login, so that fail2ban's asterisk_ami jail never bans the exporter); 0 when not paused.",
+          help: help.text(
+            'mikopbx_ami_backoff_until_timestamp_seconds',
+            ({ queues }) =>
+              `Unix time until which the AMI session sends nothing (a reconnect pause after a drop, or a long pause after a refused login, so that fail2ban's asterisk_ami jail never bans the exporter); 0 when not paused; refreshed every ${queues} seconds.`,
+          ),
           registers,
         }),
         loginRefused: new Gauge({
           name: 'mikopbx_ami_login_refused',
-          help: "1 while the PBX refuses the AMI login (MIKOPBX_AMI_USER / MIKOPBX_AMI_PASSWORD wrong, or the user's network filter excludes the exporter), else 0.",
+          help: help.text(
+            'mikopbx_ami_login_refused',
+            ({ queues }) =>
+              `1 while the PBX refuses the AMI login (MIKOPBX_AMI_USER / MIKOPBX_AMI_PASSWORD wrong, or the user's network filter excludes the exporter), else 0; refreshed every ${queues} seconds.`,
+          ),
           registers,
         }),
       };

@@ -20,4 +20,20 @@ describe('health metric HELP texts', () => {
     }
     expect(help.get('mikopbx_api_info')).toMatch(/refreshed when the generation is detected/);
   });
+
+  it('with an AMI user: the AMI session gauges say their refresh, and the collector texts name the AMI schedules', async () => {
+    const registry = new Registry();
+    new HealthMetrics(registry, {
+      pollIntervalSeconds: 20,
+      systemPollIntervalSeconds: 300,
+      cdrPollIntervalSeconds: 60,
+      upFrom: 'status',
+      amiIntervalSeconds: 20,
+    });
+    const help = new Map((await registry.getMetricsAsJSON()).map((m) => [m.name, m.help]));
+    for (const name of ['mikopbx_ami_up', 'mikopbx_ami_backoff_until_timestamp_seconds', 'mikopbx_ami_login_refused']) {
+      expect(help.get(name), name).toMatch(/refreshed (after every poll, )?every 20 seconds/);
+    }
+    expect(help.get('mikopbx_collector_success')).toMatch(/queues and asterisk every 20 seconds/);
+  });
 });
