@@ -115,7 +115,11 @@ export class Transport {
   send(spec: RequestSpec, maxBudgetWaitMs = this.opts.timeoutMs): Promise<RawResponse> {
     const deadline = this.pollDeadline();
     const run = this.queue.then(() => this.sendNow(spec, maxBudgetWaitMs, deadline));
-    this.queue = run.catch(() => undefined);
+    // The queue resolves to nothing: it would otherwise keep the last answer's body until the next request.
+    this.queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
     return run;
   }
 

@@ -1,6 +1,6 @@
-import { Counter, Gauge, Histogram, type Metric, type Registry } from 'prom-client';
+import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
 import { IntervalHelp } from '../metrics/interval-help.js';
-import { CounterFamily } from '../metrics/series-family.js';
+import { CounterFamily, HistogramFamily } from '../metrics/series-family.js';
 import { PbxApiError } from '../api/errors.js';
 import { CDR_MAX_PAGE } from '../api/v3-cdr.js';
 import type { CdrLeg, Provider } from '../api/types.js';
@@ -44,8 +44,8 @@ export class CdrCollector implements Collector {
   readonly name = 'cdr' as const;
   private readonly calls: Counter<'direction' | 'disposition'>;
   private readonly providerCalls: CounterFamily;
-  private readonly duration: Histogram<'direction'>;
-  private readonly answerDelay: Histogram<'direction'>;
+  private readonly duration: HistogramFamily;
+  private readonly answerDelay: HistogramFamily;
   private readonly talk: Counter<'direction'>;
   private readonly records: Counter;
   private readonly lastRecord: Gauge;
@@ -97,20 +97,20 @@ export class CdrCollector implements Collector {
       ['provider', 'direction', 'disposition'],
       registers,
     );
-    this.duration = new Histogram({
-      name: 'mikopbx_call_duration_seconds',
-      help: help.text('mikopbx_call_duration_seconds', (s) => `Duration of completed calls, first leg start to last leg end. ${every(s)}`),
-      labelNames: ['direction'],
-      buckets: CALL_DURATION_BUCKETS,
+    this.duration = new HistogramFamily(
+      'mikopbx_call_duration_seconds',
+      help.text('mikopbx_call_duration_seconds', (s) => `Duration of completed calls, first leg start to last leg end. ${every(s)}`),
+      ['direction'],
+      CALL_DURATION_BUCKETS,
       registers,
-    });
-    this.answerDelay = new Histogram({
-      name: 'mikopbx_call_answer_delay_seconds',
-      help: help.text('mikopbx_call_answer_delay_seconds', (s) => `Time from call start to first answer, for answered calls. ${every(s)}`),
-      labelNames: ['direction'],
-      buckets: ANSWER_DELAY_BUCKETS,
+    );
+    this.answerDelay = new HistogramFamily(
+      'mikopbx_call_answer_delay_seconds',
+      help.text('mikopbx_call_answer_delay_seconds', (s) => `Time from call start to first answer, for answered calls. ${every(s)}`),
+      ['direction'],
+      ANSWER_DELAY_BUCKETS,
       registers,
-    });
+    );
     this.talk = new Counter({
       name: 'mikopbx_call_talk_seconds_total',
       help: help.text('mikopbx_call_talk_seconds_total', (s) => `Talk time of completed calls (sum of the legs' billsec). ${every(s)}`),
@@ -138,8 +138,8 @@ export class CdrCollector implements Collector {
     this.all = all.map((m) => [(m as unknown as { name: string }).name, m as unknown as Metric]);
     for (const direction of CALL_DIRECTIONS) {
       for (const disposition of CALL_DISPOSITIONS) this.calls.inc({ direction, disposition }, 0);
-      this.duration.zero({ direction });
-      this.answerDelay.zero({ direction });
+      this.duration.zero([direction]);
+      this.answerDelay.zero([direction]);
       this.talk.inc({ direction }, 0);
     }
     this.records.inc(0);
@@ -237,8 +237,8 @@ export class CdrCollector implements Collector {
       if (!this.knownProviders.has(provider)) this.addProvider(provider);
       this.providerCalls.inc([provider, dir, disposition]);
     }
-    this.duration.observe({ direction }, call.durationSeconds);
-    if (call.answerDelaySeconds !== null) this.answerDelay.observe({ direction }, call.answerDelaySeconds);
+    this.duration.observe([direction], call.durationSeconds);
+    if (call.answerDelaySeconds !== null) this.answerDelay.observe([direction], call.answerDelaySeconds);
     this.talk.inc({ direction }, call.talkSeconds);
     for (const leg of legs) this.countLeg(leg);
     return direction;

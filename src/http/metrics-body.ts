@@ -35,7 +35,7 @@ export class MetricsBody {
   private processRendering: Promise<ProcessPart> | null = null;
   private compressed: { source: RenderedExposition; part: Promise<OpenDeflate>; done: OpenDeflate | null } | null = null;
   /** The last gzip answer as one buffer: scrapes between two renders (of either part) send it as is. */
-  private gzipAnswer: { head: OpenDeflate; proc: ProcessPart; bytes: Buffer } | null = null;
+  private gzipAnswer: { source: RenderedExposition; proc: ProcessPart; bytes: Buffer } | null = null;
   private gzipAsked = false;
   private readonly now: () => number;
 
@@ -56,34 +56,41 @@ export class MetricsBody {
     const target = this.opts.exposition();
     const proc = this.freshProcess();
     if (!proc) return null;
-    if (!gzip) return [target.bytes, proc.bytes];
+    if (!gzip) return [...target.chunks, proc.bytes];
+    const answer = this.gzipAnswer;
+    if (answer?.source === target && answer.proc === proc) return [answer.bytes];
     const head = this.compressed?.source === target ? this.compressed.done : null;
-    return head ? [this.assembleGzip(head, proc)] : null;
+    return head ? [this.assembleGzip(target, head, proc)] : null;
   }
 
   /** Chunks of the answer; with gzip, one gzip member (see gzip-splice.ts). */
   async chunks(gzip: boolean): Promise<Buffer[]> {
     this.gzipAsked ||= gzip;
+    const ready = this.ready(gzip);
+    if (ready) return ready;
     const target = this.opts.exposition();
     const [proc, head] = await Promise.all([this.processPart(), gzip ? this.targetDeflated(target) : null]);
-    if (!head) return [target.bytes, proc.bytes];
-    return [this.assembleGzip(head, proc)];
+    if (!head) return [...target.chunks, proc.bytes];
+    return [this.assembleGzip(target, head, proc)];
   }
 
   /** One buffer per pair of parts: a write of one buffer beats four, and the CRC is done once. */
-  private assembleGzip(head: OpenDeflate, proc: ProcessPart): Buffer {
+  private assembleGzip(source: RenderedExposition, head: OpenDeflate, proc: ProcessPart): Buffer {
     const cached = this.gzipAnswer;
-    if (cached && cached.head === head && cached.proc === proc) return cached.bytes;
+    if (cached?.source === source && cached.proc === proc) return cached.bytes;
     proc.deflated ??= deflateFinal(proc.bytes);
     const bytes = unpooled(Buffer.concat(gzipSpliced(head, proc.bytes, proc.deflated)));
-    this.gzipAnswer = { head, proc, bytes };
+    this.gzipAnswer = { source, proc, bytes };
+    // Without a process part (a fleet's /probe) the answer never changes until the next render:
+    // the compressed part it holds need not be kept a second time.
+    if (proc === NO_PROCESS_PART && this.compressed?.source === source) this.compressed = null;
     return bytes;
   }
 
   /** The compressed target part of this render, compressed on first use. */
   private targetDeflated(target: RenderedExposition): Promise<OpenDeflate> {
     if (this.compressed?.source !== target) {
-      const part = deflateOpen(target.bytes);
+      const part = deflateOpen(target.joined());
       const entry: { source: RenderedExposition; part: Promise<OpenDeflate>; done: OpenDeflate | null } = { source: target, part, done: null };
       this.compressed = entry;
       part.then(

@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import { sharedText } from './shared-text.js';
 
 /**
  * HELP texts that name a poll interval (contract §3: HELP says how often a value is refreshed).
@@ -21,7 +22,7 @@ export class IntervalHelp<T> {
   /** The HELP text of metric `name` for the current intervals; kept to be rewritten. */
   text(name: string, text: (intervals: T) => string): string {
     this.texts.set(name, text);
-    return text(this.intervals);
+    return sharedText(text(this.intervals));
   }
 
   /** Rewrites every kept HELP text for new intervals. */
@@ -29,7 +30,7 @@ export class IntervalHelp<T> {
     this.intervals = intervals;
     for (const [name, text] of this.texts) {
       const metric = this.lookup(name) as { help: string } | undefined;
-      if (metric) metric.help = text(intervals);
+      if (metric) metric.help = sharedText(text(intervals));
     }
   }
 }

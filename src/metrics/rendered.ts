@@ -1,20 +1,31 @@
 import type { Registry } from 'prom-client';
 import { renderExposition } from './exposition.js';
 
-/** One rendered exposition (UTF-8); a new object per render, so it can key caches derived from it. */
+/**
+ * One rendered exposition (UTF-8) as the chunks renderExposition() wrote; a new object per render,
+ * so it can key caches derived from it.
+ */
 export class RenderedExposition {
-  private decoded: string | null = null;
+  readonly length: number;
 
-  constructor(readonly bytes: Buffer) {}
+  constructor(readonly chunks: readonly Buffer[]) {
+    let length = 0;
+    for (const c of chunks) length += c.length;
+    this.length = length;
+  }
 
-  /** The exposition as text (decoded on first use: scrapes only need the bytes). */
+  /** The chunks joined: a new buffer each time (the compressor's input; scrapes write the chunks). */
+  joined(): Buffer {
+    return Buffer.concat(this.chunks as Buffer[], this.length);
+  }
+
+  /** The exposition as text (tests, the landing page's checks; scrapes only need the bytes). */
   get text(): string {
-    this.decoded ??= this.bytes.toString('utf8');
-    return this.decoded;
+    return this.joined().toString('utf8');
   }
 }
 
-export const NOTHING_RENDERED = new RenderedExposition(Buffer.alloc(0));
+export const NOTHING_RENDERED = new RenderedExposition([]);
 
 /**
  * Renders a registry on demand (once per completed poll) and keeps the last result, so scrapes
@@ -37,9 +48,9 @@ export class RegistryRenderer {
 
   async render(): Promise<void> {
     const seq = ++this.seq;
-    const bytes = await renderExposition(this.registry);
+    const chunks = await renderExposition(this.registry);
     if (seq !== this.seq) return; // a later render overtook this one
-    this.rendered = new RenderedExposition(bytes);
+    this.rendered = new RenderedExposition(chunks);
     for (const listener of this.listeners) listener(this.rendered);
   }
 }

@@ -1,34 +1,40 @@
 import { Buffer } from 'node:buffer';
 import type { Metric, Registry } from 'prom-client';
+import { sharedText } from './shared-text.js';
 import { unpooled } from './unpooled.js';
 
 /** One series of a family: label values in the family's labelNames order, and the value. */
 export type SeriesRow = readonly [labelValues: readonly string[], value: number];
 
+/** A sample as prom-client's get() gives it (histograms name their _bucket, _sum and _count samples). */
+export interface FamilySample {
+  value: number;
+  labels: Record<string, string | number>;
+  metricName?: string;
+}
+
 /**
- * A metric family with one series per PBX object (extension, trunk) that keeps its exposition
- * lines as UTF-8 bytes, written when its series change, instead of prom-client's label hashing on
- * every update and formatting on every render: at 5,000 extensions those two were most of a
- * poll's CPU time. It registers in a prom-client Registry like any metric (so names stay unique
- * and `registry.metrics()` still works); renderExposition() takes its bytes as they are.
+ * A metric family whose exposition lines are kept as UTF-8 bytes, written when its series change,
+ * instead of prom-client's label hashing on every update and formatting on every render: at 5,000
+ * extensions those two were most of a poll's CPU time, and in a fleet prom-client's objects were
+ * most of a target's memory. It registers in a prom-client Registry like any metric (so names
+ * stay unique and `registry.metrics()` still works); renderExposition() takes its bytes as they are.
  */
 export abstract class SeriesFamily {
   readonly aggregator = 'sum' as const;
   private header: string;
   private helpText: string;
-  private readonly labelPrefixes: string[];
   private encoded: Buffer | null = null;
 
   constructor(
     readonly name: string,
     help: string,
-    readonly type: 'gauge' | 'counter',
+    readonly type: 'gauge' | 'counter' | 'histogram',
     readonly labelNames: readonly string[],
     registers: readonly Registry[],
   ) {
     this.helpText = help;
     this.header = this.headerFor(help);
-    this.labelPrefixes = labelNames.map((l, i) => `${i === 0 ? '{' : ','}${l}="`);
     for (const r of registers) r.registerMetric(this as unknown as Metric);
   }
 
@@ -44,11 +50,14 @@ export abstract class SeriesFamily {
   }
 
   private headerFor(help: string): string {
-    return `# HELP ${this.name} ${escapeHelp(help)}\n# TYPE ${this.name} ${this.type}`;
+    return sharedText(`# HELP ${this.name} ${escapeHelp(help)}\n# TYPE ${this.name} ${this.type}`);
   }
 
-  /** The series in exposition order. */
-  protected abstract rows(): Iterable<SeriesRow>;
+  /** Appends one exposition line per sample, in exposition order. */
+  protected abstract writeLines(lines: string[]): void;
+
+  /** The samples as prom-client's get() gives them. */
+  protected abstract samples(): FamilySample[];
 
   /** The series changed: bytes() renders them again. */
   protected changed(): void {
@@ -59,39 +68,61 @@ export abstract class SeriesFamily {
     if (labels.length !== this.labelNames.length) throw new Error(`${this.name}: ${labels.length} label values for ${this.labelNames.length} label names`);
   }
 
-  /** The family as prom-client renders a metric (HELP, TYPE, a line per series, no final newline). */
+  /** The family as prom-client renders a metric (HELP, TYPE, a line per sample, no final newline). */
   bytes(): Buffer {
     if (this.encoded) return this.encoded;
-    const n = this.labelNames.length;
     const lines = [this.header];
-    for (const [labels, value] of this.rows()) {
-      let line = this.name;
-      for (let i = 0; i < n; i++) line += `${this.labelPrefixes[i]}${escapeLabelValue(labels[i] as string)}"`;
-      lines.push(`${line}${n > 0 ? '}' : ''} ${formatValue(value)}`);
-    }
+    this.writeLines(lines);
     // One join, not a string grown line by line: no rope of ~100,000 pieces to flatten and collect.
     this.encoded = unpooled(Buffer.from(lines.join('\n')));
     return this.encoded;
   }
 
   /** prom-client's view of the family (for `registry.metrics()`, `getMetricsAsJSON()` and tests). */
-  async get(): Promise<{
-    name: string;
-    help: string;
-    type: 'gauge' | 'counter';
-    aggregator: 'sum';
-    values: { value: number; labels: Record<string, string> }[];
-  }> {
-    const values = [...this.rows()].map(([labels, value]) => ({ value, labels: Object.fromEntries(this.labelNames.map((l, i) => [l, labels[i] as string])) }));
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  async get(): Promise<{ name: string; help: string; type: 'gauge' | 'counter' | 'histogram'; aggregator: 'sum'; values: FamilySample[] }> {
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: this.samples() };
   }
 
   abstract reset(): void;
 }
 
-/** A gauge family whose series are all replaced by each collector run (one series per object). */
-export class GaugeFamily extends SeriesFamily {
-  private current: SeriesRow[] = [];
+/** `{a="x",b="y"}` (nothing without labels): the label part of a line, `prefixes` from labelPrefixes(). */
+function labelPart(prefixes: readonly string[], labels: readonly string[]): string {
+  let part = '';
+  for (let i = 0; i < prefixes.length; i++) part += `${prefixes[i]}${escapeLabelValue(labels[i] as string)}"`;
+  return prefixes.length > 0 ? `${part}}` : '';
+}
+
+/** What goes before each label value: `{name="` for the first label, `,name="` for the others. */
+function labelPrefixes(labelNames: readonly string[], first = '{'): string[] {
+  return labelNames.map((l, i) => `${i === 0 ? first : ','}${l}="`);
+}
+
+/** A family with one value per series: gauges and counters. */
+abstract class RowFamily extends SeriesFamily {
+  private readonly prefixes = labelPrefixes(this.labelNames);
+
+  /** The series in exposition order. */
+  protected abstract rows(): Iterable<SeriesRow>;
+
+  protected writeLines(lines: string[]): void {
+    for (const [labels, value] of this.rows()) lines.push(`${this.name}${labelPart(this.prefixes, labels)} ${formatValue(value)}`);
+  }
+
+  protected samples(): FamilySample[] {
+    return [...this.rows()].map(([labels, value]) => ({ value, labels: Object.fromEntries(this.labelNames.map((l, i) => [l, labels[i] as string])) }));
+  }
+}
+
+/**
+ * A gauge family whose series are all replaced by each collector run (one series per object).
+ * The series are kept flat, one array of label values and one of values, not an array per
+ * series: a fleet holds half a million of them, and two arrays a series were a third of its heap.
+ */
+export class GaugeFamily extends RowFamily {
+  /** Label values row after row, labelNames.length per row. */
+  private labelValues: readonly string[] = [];
+  private values: Float64Array = new Float64Array(0);
 
   constructor(name: string, help: string, labelNames: readonly string[], registers: readonly Registry[]) {
     super(name, help, 'gauge', labelNames, registers);
@@ -104,14 +135,34 @@ export class GaugeFamily extends SeriesFamily {
    */
   replace(rows: SeriesRow[]): void {
     for (const [labels] of rows) this.checkLabels(labels);
-    if (sameRows(this.current, rows)) return;
-    this.current = rows;
+    if (this.holds(rows)) return;
+    const n = this.labelNames.length;
+    const labelValues = new Array<string>(rows.length * n);
+    const values = new Float64Array(rows.length);
+    rows.forEach(([labels, value], r) => {
+      for (let i = 0; i < n; i++) labelValues[r * n + i] = labels[i] as string;
+      values[r] = value;
+    });
+    this.labelValues = labelValues;
+    this.values = values;
     this.changed();
     this.bytes(); // rendered now, in the poll, rather than by the first scrape after it
   }
 
-  protected rows(): Iterable<SeriesRow> {
-    return this.current;
+  private holds(rows: readonly SeriesRow[]): boolean {
+    if (rows.length !== this.values.length) return false;
+    const n = this.labelNames.length;
+    for (let r = 0; r < rows.length; r++) {
+      const [labels, value] = rows[r] as SeriesRow;
+      if (!Object.is(value, this.values[r])) return false;
+      for (let i = 0; i < n; i++) if (labels[i] !== this.labelValues[r * n + i]) return false;
+    }
+    return true;
+  }
+
+  protected *rows(): Iterable<SeriesRow> {
+    const n = this.labelNames.length;
+    for (let r = 0; r < this.values.length; r++) yield [this.labelValues.slice(r * n, r * n + n), this.values[r] as number];
   }
 
   reset(): void {
@@ -123,7 +174,7 @@ export class GaugeFamily extends SeriesFamily {
  * A counter family incremented series by series (per trunk, call by call during CDR polls). Its
  * bytes are rendered again only after a change, so renders after status polls reuse them.
  */
-export class CounterFamily extends SeriesFamily {
+export class CounterFamily extends RowFamily {
   private readonly series = new Map<string, [labelValues: readonly string[], value: number]>();
 
   constructor(name: string, help: string, labelNames: readonly string[], registers: readonly Registry[]) {
@@ -155,15 +206,97 @@ export class CounterFamily extends SeriesFamily {
   }
 }
 
-function sameRows(a: readonly SeriesRow[], b: readonly SeriesRow[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const [la, va] = a[i] as SeriesRow;
-    const [lb, vb] = b[i] as SeriesRow;
-    if (!Object.is(va, vb)) return false;
-    for (let j = 0; j < la.length; j++) if (la[j] !== lb[j]) return false;
+/** One histogram series: counts per bucket (not cumulative; the last is +Inf), sum and count. */
+interface HistogramSeries {
+  labels: readonly string[];
+  counts: Float64Array;
+  sum: number;
+  count: number;
+}
+
+/**
+ * A histogram with a series per label set, rendered as prom-client renders its Histogram (`le`
+ * first, cumulative buckets, then _sum and _count). prom-client keeps a histogram series' buckets
+ * in an object keyed by the bounds, which V8 holds as a sparse dictionary for bounds such as
+ * 14400: ≈ 2 KiB a series, and a fleet has thousands of series. Here each is one small typed
+ * array, and the lines are written again only after an observation.
+ */
+export class HistogramFamily extends SeriesFamily {
+  private readonly bounds: readonly number[];
+  private readonly bucketPrefixes: string[];
+  private readonly bucketLe: string[];
+  private readonly prefixes: string[];
+  private readonly series = new Map<string, HistogramSeries>();
+
+  constructor(name: string, help: string, labelNames: readonly string[], buckets: readonly number[], registers: readonly Registry[]) {
+    super(name, help, 'histogram', labelNames, registers);
+    this.bounds = [...buckets].sort((a, b) => a - b);
+    this.bucketLe = [...this.bounds.map(formatValue), '+Inf'];
+    this.prefixes = labelPrefixes(labelNames);
+    this.bucketPrefixes = labelPrefixes(labelNames, ',');
   }
-  return true;
+
+  /** Counts `value` in the series of `labels`. */
+  observe(labels: readonly string[], value: number): void {
+    if (!Number.isFinite(value)) throw new TypeError(`${this.name}: observed value is not a finite number: ${value}`);
+    const s = this.seriesOf(labels);
+    let b = 0;
+    while (b < this.bounds.length && value > (this.bounds[b] as number)) b++;
+    s.counts[b] = (s.counts[b] as number) + 1;
+    s.sum += value;
+    s.count++;
+    this.changed();
+  }
+
+  /** Makes the series of `labels` exist with zero counts (as prom-client's zero()). */
+  zero(labels: readonly string[]): void {
+    this.seriesOf(labels);
+    this.changed();
+  }
+
+  private seriesOf(labels: readonly string[]): HistogramSeries {
+    const key = labels.join('\u0000');
+    let s = this.series.get(key);
+    if (!s) {
+      this.checkLabels(labels);
+      s = { labels, counts: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 };
+      this.series.set(key, s);
+    }
+    return s;
+  }
+
+  protected writeLines(lines: string[]): void {
+    const bucket = `${this.name}_bucket{le="`;
+    for (const s of this.series.values()) {
+      const rest = labelPart(this.bucketPrefixes, s.labels);
+      let cumulative = 0;
+      for (let b = 0; b < s.counts.length; b++) {
+        cumulative += s.counts[b] as number;
+        lines.push(`${bucket}${this.bucketLe[b]}"${rest === '' ? '}' : rest} ${formatValue(cumulative)}`);
+      }
+      const labels = labelPart(this.prefixes, s.labels);
+      lines.push(`${this.name}_sum${labels} ${formatValue(s.sum)}`, `${this.name}_count${labels} ${formatValue(s.count)}`);
+    }
+  }
+
+  protected samples(): FamilySample[] {
+    const out: FamilySample[] = [];
+    for (const s of this.series.values()) {
+      const labels = Object.fromEntries(this.labelNames.map((l, i) => [l, s.labels[i] as string]));
+      let cumulative = 0;
+      s.counts.forEach((n, b) => {
+        cumulative += n;
+        out.push({ value: cumulative, labels: { le: (this.bounds[b] as number | undefined) ?? '+Inf', ...labels }, metricName: `${this.name}_bucket` });
+      });
+      out.push({ value: s.sum, labels, metricName: `${this.name}_sum` }, { value: s.count, labels, metricName: `${this.name}_count` });
+    }
+    return out;
+  }
+
+  reset(): void {
+    this.series.clear();
+    this.changed();
+  }
 }
 
 const NEEDS_ESCAPE = /[\\\n"]/;

@@ -5,7 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { acceptsGzip } from '../../src/http/accept-encoding.js';
 import { crc32, deflateFinal, deflateOpen, gzipSpliced } from '../../src/http/gzip-splice.js';
 import { renderExposition } from '../../src/metrics/exposition.js';
-import { CounterFamily, GaugeFamily } from '../../src/metrics/series-family.js';
+import { CounterFamily, GaugeFamily, HistogramFamily } from '../../src/metrics/series-family.js';
+
+/** The render as one string. */
+const rendered = async (registry: Registry): Promise<string> => Buffer.concat(await renderExposition(registry)).toString('utf8');
 
 const TRICKY = ['plain', 'Иван "Ваня" Петров', 'back\\slash', 'new\nline', '李小龍', ''];
 
@@ -27,20 +30,29 @@ function registryWithEverything(): { registry: Registry; family: GaugeFamily } {
 describe('renderExposition and GaugeFamily', () => {
   it('render exactly the bytes prom-client renders for the same registry', async () => {
     const { registry } = registryWithEverything();
-    const ours = await renderExposition(registry);
-    expect(ours.toString('utf8')).toBe(await registry.metrics());
+    expect(await rendered(registry)).toBe(await registry.metrics());
+  });
+
+  it('render families as their own bytes, shared and not copied, and every other part as a buffer of its own', async () => {
+    const { registry, family } = registryWithEverything();
+    const chunks = await renderExposition(registry);
+    expect(chunks).toContain(family.bytes());
+    // a run of prom-client metrics is one chunk with its separators: a_gauge, family, c_total and
+    // d_seconds, family, the separator between two families, family, the final newline
+    expect(chunks).toHaveLength(7);
+    for (const c of chunks) expect(c.byteOffset === 0 && c.buffer.byteLength === c.length).toBe(true); // no slice pinning a pool block
   });
 
   it('replace() replaces every series, and prom-client sees the family through get()', async () => {
     const { registry, family } = registryWithEverything();
     family.replace([[['9', 'only one'], 1]]);
-    const text = (await renderExposition(registry)).toString();
+    const text = await rendered(registry);
     expect(text).toContain('b_family{id="9",name="only one"} 1\n');
     expect(text).not.toContain('b_family{id="0"');
     expect(text).toBe(await registry.metrics());
     expect((await family.get()).values).toEqual([{ value: 1, labels: { id: '9', name: 'only one' } }]);
     registry.resetMetrics();
-    expect((await renderExposition(registry)).toString()).toContain('# TYPE b_family gauge\n\n');
+    expect(await rendered(registry)).toContain('# TYPE b_family gauge\n\n');
   });
 
   it('a CounterFamily renders as a prom-client Counter fed the same increments and removals', async () => {
@@ -63,11 +75,38 @@ describe('renderExposition and GaugeFamily', () => {
     counter.remove({ provider: 'SIP-2', disposition: 'busy' });
     family.inc(['SIP-2', 'busy'], 0);
     counter.inc({ provider: 'SIP-2', disposition: 'busy' }, 0);
-    const text = (await renderExposition(ours)).toString();
+    const text = await rendered(ours);
     expect(text).toBe(await theirs.metrics());
     expect(text).toBe(await ours.metrics());
     family.inc(['SIP-1', 'answered']); // a change after a render is rendered again
-    expect((await renderExposition(ours)).toString()).toContain('calls_total{provider="SIP-1",disposition="answered"} 2\n');
+    expect(await rendered(ours)).toContain('calls_total{provider="SIP-1",disposition="answered"} 2\n');
+  });
+
+  it('a HistogramFamily renders as a prom-client Histogram fed the same observations, zeros and resets', async () => {
+    const ours = new Registry();
+    const theirs = new Registry();
+    const buckets = [0.5, 5, 10, 14400];
+    const family = new HistogramFamily('call_seconds', 'Calls.', ['direction', 'name'], buckets, [ours]);
+    const histogram = new Histogram({ name: 'call_seconds', help: 'Calls.', labelNames: ['direction', 'name'], buckets, registers: [theirs] });
+    const bare = new HistogramFamily('bare_seconds', 'No labels.', [], [1], [ours]);
+    const theirBare = new Histogram({ name: 'bare_seconds', help: 'No labels.', buckets: [1], registers: [theirs] });
+    family.zero(['outbound', 'x']);
+    histogram.zero({ direction: 'outbound', name: 'x' });
+    // on a bound (counted in it), between bounds, past the last bound, fractions, a tricky label value
+    for (const v of [5, 0.5, 7.25, 14400, 14401, 0]) {
+      family.observe(['inbound', 'Иван "Ваня"\\'], v);
+      histogram.observe({ direction: 'inbound', name: 'Иван "Ваня"\\' }, v);
+    }
+    bare.observe([], 0.3);
+    theirBare.observe(0.3);
+    expect(await rendered(ours)).toBe(await theirs.metrics());
+    expect(await rendered(ours)).toBe(await ours.metrics()); // prom-client formats our get() the same way
+    expect(await rendered(ours)).toContain('call_seconds_bucket{le="14400",direction="inbound",name="Иван \\"Ваня\\"\\\\"} 5\n');
+    expect(() => family.observe(['inbound', 'x'], NaN)).toThrow(/not a finite number/);
+    expect(() => family.observe(['inbound'], 1)).toThrow(/1 label values for 2/);
+    ours.resetMetrics();
+    theirs.resetMetrics();
+    expect(await rendered(ours)).toBe(await theirs.metrics());
   });
 
   it('replace() with the same rows keeps the bytes already written; any change writes them again', () => {
