@@ -34,6 +34,8 @@ export interface TargetOptions {
   maxBodyBytes?: number;
   /** The fleet's shared limit of requests in flight; absent for a single PBX. */
   gate?: RequestGateLike;
+  /** Keep only the compressed render (RenderedExposition.compact): a fleet's thousand targets. */
+  compactRender?: boolean;
 }
 
 type OwnName = (typeof OWN_SCHEDULE)[number];
@@ -140,7 +142,7 @@ export class PbxTarget {
         for (const collector of this.built.values()) collector.apiRedetected?.();
       },
     });
-    this.renderer = new RegistryRenderer(this.registry);
+    this.renderer = new RegistryRenderer(this.registry, opts.compactRender);
     this.ami = wantsAmi && config.amiUser ? this.startAmi(config) : null;
     const off: CollectorName[] = [];
     for (const name of [...STATUS_ORDER, ...OWN_SCHEDULE]) {

@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import { setTimeout as sleepMs } from 'node:timers/promises';
-import got, { type Method, type OptionsOfTextResponseBody, RequestError } from 'got';
+import got, { type Got, type Method, type OptionsOfTextResponseBody, RequestError } from 'got';
 import { Backoff } from './backoff.js';
 import { RequestBudget } from './budget.js';
 import { PbxApiError } from './errors.js';
@@ -74,6 +74,8 @@ export class Transport {
   readonly now: () => number;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly agent: { http: http.Agent; https: https.Agent };
+  /** got with this PBX's fixed options merged once: got merges and checks every option it is given, per request. */
+  private readonly client: Got;
   private readonly deadline = new AsyncLocalStorage<number>();
   private readonly closed = new AbortController();
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -91,6 +93,15 @@ export class Transport {
       http: new http.Agent({ keepAlive: true, maxSockets: 1 }),
       https: new https.Agent({ keepAlive: true, maxSockets: 1 }),
     };
+    this.client = got.extend({
+      headers: { accept: 'application/json', 'user-agent': 'mikopbx-exporter' },
+      retry: { limit: 0 },
+      throwHttpErrors: false,
+      followRedirect: false,
+      responseType: 'text',
+      agent: this.agent,
+      https: { rejectUnauthorized: !opts.insecureSkipVerify, ...(this.ca ? { certificateAuthority: this.ca } : {}) },
+    });
   }
 
   get baseUrl(): string {
@@ -229,16 +240,11 @@ export class Transport {
     const maxBody = this.opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
     const options: OptionsOfTextResponseBody = {
       method: spec.method ?? 'GET',
-      headers: { accept: 'application/json', 'user-agent': 'mikopbx-exporter', ...spec.headers },
       // `request` bounds the whole exchange, body included, so a slow drip cannot hold a poll.
       timeout: { request: timeoutMs },
-      retry: { limit: 0 },
-      throwHttpErrors: false,
-      followRedirect: false,
       responseType: 'text',
-      agent: this.agent,
-      https: { rejectUnauthorized: !this.opts.insecureSkipVerify, ...(this.ca ? { certificateAuthority: this.ca } : {}) },
     };
+    if (spec.headers) options.headers = spec.headers;
     if (spec.query) options.searchParams = spec.query;
     if (spec.form) options.form = spec.form;
 
@@ -249,7 +255,7 @@ export class Transport {
     // every request's signal to the transport's lifetime).
     const onClose = () => abort.abort();
     this.closed.signal.addEventListener('abort', onClose, { once: true });
-    const request = got(this.opts.baseUrl + spec.path, options);
+    const request = this.client(this.opts.baseUrl + spec.path, options);
     request.on('downloadProgress', (p: { transferred: number; total?: number }) => {
       if (!tooLarge && (p.transferred > maxBody || (p.total !== undefined && p.total > maxBody))) {
         tooLarge = true;

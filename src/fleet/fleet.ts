@@ -88,7 +88,13 @@ export class Fleet {
   }
 
   private join(spec: TargetSpec): void {
-    const target = new PbxTarget({ ...this.opts.target, config: spec.config, logger: this.opts.logger.child({ target: spec.name }), gate: this.opts.gate });
+    const target = new PbxTarget({
+      ...this.opts.target,
+      config: spec.config,
+      logger: this.opts.logger.child({ target: spec.name }),
+      gate: this.opts.gate,
+      compactRender: true,
+    });
     // Each schedule of each target gets a stable place in its interval: no thundering herd at :00.
     const jobs = target.jobs().map((job) => {
       const periodMs = target.intervalSeconds(job.name as 'status') * 1000;

@@ -45,7 +45,14 @@ export class MetricsBody {
 
   /** A new render is out: compress it ahead of the next gzip scrape, if there are gzip scrapers. */
   rendered(exposition: RenderedExposition): void {
-    if (this.gzipAsked) void this.targetDeflated(exposition).catch(() => undefined);
+    // The last answer is of an older render: it will not be sent again, so it need not be kept.
+    if (this.gzipAnswer?.source !== exposition) this.gzipAnswer = null;
+    if (this.gzipAsked && !this.compactAnswer(exposition)) void this.targetDeflated(exposition).catch(() => undefined);
+  }
+
+  /** A compact render is the whole gzip answer when there is no process part (a fleet's /probe). */
+  private compactAnswer(target: RenderedExposition): Buffer | null {
+    return this.opts.processRegistry ? null : target.gzip;
   }
 
   /**
@@ -57,6 +64,8 @@ export class MetricsBody {
     const proc = this.freshProcess();
     if (!proc) return null;
     if (!gzip) return [...target.chunks, proc.bytes];
+    const compact = this.compactAnswer(target);
+    if (compact) return [compact];
     const answer = this.gzipAnswer;
     if (answer?.source === target && answer.proc === proc) return [answer.bytes];
     const head = this.compressed?.source === target ? this.compressed.done : null;

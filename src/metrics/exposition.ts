@@ -1,11 +1,44 @@
 import { Buffer } from 'node:buffer';
-import type { Metric, Registry } from 'prom-client';
-import { SeriesFamily } from './series-family.js';
+import { Registry, type Metric } from 'prom-client';
+import { escapeHelp, escapeLabelValue, formatValue, SeriesFamily } from './series-family.js';
 
 /** prom-client's per-metric formatter: public on the class, absent from its type declarations. */
 interface MetricFormatter {
   getMetricsAsString(metric: Metric): Promise<string>;
+  _defaultLabels: Record<string, unknown>;
+  contentType: string;
 }
+
+interface MetricItem {
+  name: string;
+  help: string;
+  type: string;
+  values?: { value: number; labels?: Record<string, string | number>; metricName?: string; sharedLabels?: object; exemplar?: unknown }[];
+}
+
+/**
+ * prom-client's text for one metric, the same bytes as its getMetricsAsString() without its
+ * per-sample arrays, spread copies and label caches: for a fleet's thousand targets rendered every
+ * 30 s, that formatter made a quarter of all the memory allocated. Default labels, shared labels,
+ * exemplars and OpenMetrics are left to prom-client (the exporter uses none of them).
+ */
+async function formatMetric(registry: MetricFormatter, metric: Metric): Promise<string> {
+  const withGetter = metric as unknown as { getForPromString?: () => Promise<MetricItem>; get: () => Promise<MetricItem> };
+  const item = await (withGetter.getForPromString ? withGetter.getForPromString() : withGetter.get());
+  let text = `# HELP ${item.name} ${escapeHelp(item.help)}\n# TYPE ${item.name} ${item.type}`;
+  for (const v of item.values ?? []) {
+    if (v.exemplar || (v.sharedLabels && Object.keys(v.sharedLabels).length > 0)) return registry.getMetricsAsString(metric);
+    let labels = '';
+    for (const name in v.labels) {
+      const value = v.labels[name];
+      labels += `${labels === '' ? '{' : ','}${name}="${typeof value === 'string' ? escapeLabelValue(value) : value}"`;
+    }
+    text += `\n${v.metricName ?? item.name}${labels === '' ? '' : `${labels}}`} ${formatValue(v.value)}`;
+  }
+  return text;
+}
+
+const PROMETHEUS_TEXT = Registry.PROMETHEUS_CONTENT_TYPE;
 
 /** A text part of an exposition as a buffer of its own (see unpooled.ts); empty parts are dropped. */
 function pushText(chunks: Buffer[], text: string): void {
@@ -24,6 +57,7 @@ function pushText(chunks: Buffer[], text: string): void {
  */
 export async function renderExposition(registry: Registry): Promise<Buffer[]> {
   const formatter = registry as unknown as MetricFormatter;
+  const plainText = Object.keys(formatter._defaultLabels).length === 0 && formatter.contentType === PROMETHEUS_TEXT;
   const chunks: Buffer[] = [];
   let text = '';
   let first = true;
@@ -34,7 +68,7 @@ export async function renderExposition(registry: Registry): Promise<Buffer[]> {
       pushText(chunks, text + between);
       text = '';
       chunks.push(metric.bytes());
-    } else text += between + (await formatter.getMetricsAsString(metric as Metric));
+    } else text += between + (await (plainText ? formatMetric(formatter, metric as Metric) : formatter.getMetricsAsString(metric as Metric)));
   }
   pushText(chunks, `${text}\n`);
   return chunks;

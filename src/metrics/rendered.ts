@@ -1,17 +1,41 @@
+import zlib from 'node:zlib';
 import type { Registry } from 'prom-client';
 import { renderExposition } from './exposition.js';
+import { unpooled } from './unpooled.js';
 
 /**
- * One rendered exposition (UTF-8) as the chunks renderExposition() wrote; a new object per render,
- * so it can key caches derived from it.
+ * One rendered exposition (UTF-8); a new object per render, so it can key caches derived from it.
+ * A plain render keeps the chunks renderExposition() wrote; a compact one keeps only a gzip member
+ * of them (a fleet's /probe: Prometheus always asks for gzip) and unpacks it for anyone else.
  */
 export class RenderedExposition {
-  readonly length: number;
+  private constructor(
+    private readonly plain: readonly Buffer[] | null,
+    /** The whole exposition as one gzip member, when the render is compact. */
+    readonly gzip: Buffer | null,
+    readonly length: number,
+  ) {}
 
-  constructor(readonly chunks: readonly Buffer[]) {
+  static plain(chunks: readonly Buffer[]): RenderedExposition {
     let length = 0;
     for (const c of chunks) length += c.length;
-    this.length = length;
+    return new RenderedExposition(chunks, null, length);
+  }
+
+  /**
+   * Compressed in line at the fastest level: a fleet target's ≈ 45 KB in ≈ 0.2 ms, where the thread
+   * pool's hop costs as much, and kept as ≈ 6 KB instead of ≈ 20 KB of text chunks (the families
+   * keep their own bytes either way: writing them anew for every render cost more in garbage than
+   * it saved in memory).
+   */
+  static compact(chunks: readonly Buffer[]): RenderedExposition {
+    const joined = Buffer.concat(chunks as Buffer[]);
+    return new RenderedExposition(null, unpooled(zlib.gzipSync(joined, { level: zlib.constants.Z_BEST_SPEED })), joined.length);
+  }
+
+  /** The exposition's bytes as chunks to write in a row. */
+  get chunks(): readonly Buffer[] {
+    return this.plain ?? [zlib.gunzipSync(this.gzip as Buffer)];
   }
 
   /** The chunks joined: a new buffer each time (the compressor's input; scrapes write the chunks). */
@@ -25,18 +49,22 @@ export class RenderedExposition {
   }
 }
 
-export const NOTHING_RENDERED = new RenderedExposition([]);
+export const NOTHING_RENDERED = RenderedExposition.plain([]);
 
 /**
  * Renders a registry on demand (once per completed poll) and keeps the last result, so scrapes
- * serve bytes and never wait on the registry; listeners see each new exposition.
+ * serve bytes and never wait on the registry; listeners see each new exposition. `compact`: keep
+ * only the compressed render (see RenderedExposition.compact), for fleets of many targets.
  */
 export class RegistryRenderer {
   private rendered: RenderedExposition = NOTHING_RENDERED;
   private seq = 0;
   private readonly listeners: ((exposition: RenderedExposition) => void)[] = [];
 
-  constructor(private readonly registry: Registry) {}
+  constructor(
+    private readonly registry: Registry,
+    private readonly compact = false,
+  ) {}
 
   current(): RenderedExposition {
     return this.rendered;
@@ -50,7 +78,7 @@ export class RegistryRenderer {
     const seq = ++this.seq;
     const chunks = await renderExposition(this.registry);
     if (seq !== this.seq) return; // a later render overtook this one
-    this.rendered = new RenderedExposition(chunks);
+    this.rendered = this.compact ? RenderedExposition.compact(chunks) : RenderedExposition.plain(chunks);
     for (const listener of this.listeners) listener(this.rendered);
   }
 }

@@ -68,14 +68,17 @@ export abstract class SeriesFamily {
     if (labels.length !== this.labelNames.length) throw new Error(`${this.name}: ${labels.length} label values for ${this.labelNames.length} label names`);
   }
 
-  /** The family as prom-client renders a metric (HELP, TYPE, a line per sample, no final newline). */
+  /** The family as prom-client renders a metric (HELP, TYPE, a line per sample, no final newline), kept until it changes. */
   bytes(): Buffer {
-    if (this.encoded) return this.encoded;
+    this.encoded ??= unpooled(this.encode());
+    return this.encoded;
+  }
+
+  private encode(): Buffer {
     const lines = [this.header];
     this.writeLines(lines);
     // One join, not a string grown line by line: no rope of ~100,000 pieces to flatten and collect.
-    this.encoded = unpooled(Buffer.from(lines.join('\n')));
-    return this.encoded;
+    return Buffer.from(lines.join('\n'));
   }
 
   /** prom-client's view of the family (for `registry.metrics()`, `getMetricsAsJSON()` and tests). */
@@ -146,7 +149,6 @@ export class GaugeFamily extends RowFamily {
     this.labelValues = labelValues;
     this.values = values;
     this.changed();
-    this.bytes(); // rendered now, in the poll, rather than by the first scrape after it
   }
 
   private holds(rows: readonly SeriesRow[]): boolean {
@@ -306,7 +308,7 @@ export function escapeLabelValue(s: string): string {
   return NEEDS_ESCAPE.test(s) ? s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"') : s;
 }
 
-function escapeHelp(s: string): string {
+export function escapeHelp(s: string): string {
   return s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 }
 

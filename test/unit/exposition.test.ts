@@ -4,7 +4,9 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { acceptsGzip } from '../../src/http/accept-encoding.js';
 import { crc32, deflateFinal, deflateOpen, gzipSpliced } from '../../src/http/gzip-splice.js';
+import { MetricsBody } from '../../src/http/metrics-body.js';
 import { renderExposition } from '../../src/metrics/exposition.js';
+import { RegistryRenderer } from '../../src/metrics/rendered.js';
 import { CounterFamily, GaugeFamily, HistogramFamily } from '../../src/metrics/series-family.js';
 
 /** The render as one string. */
@@ -31,6 +33,14 @@ describe('renderExposition and GaugeFamily', () => {
   it('render exactly the bytes prom-client renders for the same registry', async () => {
     const { registry } = registryWithEverything();
     expect(await rendered(registry)).toBe(await registry.metrics());
+  });
+
+  it('render like prom-client also what is left to prom-client: default labels (a registry without families)', async () => {
+    const labelled = new Registry();
+    labelled.setDefaultLabels({ site: 'hq "1"' });
+    new Gauge({ name: 'g', help: 'G.', labelNames: ['k'], registers: [labelled] }).set({ k: 'v' }, 2);
+    expect(await rendered(labelled)).toBe(await labelled.metrics());
+    expect(await rendered(labelled)).toContain('g{k="v",site="hq \\"1\\""} 2\n');
   });
 
   it('render families as their own bytes, shared and not copied, and every other part as a buffer of its own', async () => {
@@ -189,5 +199,42 @@ describe('acceptsGzip', () => {
   it('no header means no gzip; repeated headers are read together', () => {
     expect(acceptsGzip(undefined)).toBe(false);
     expect(acceptsGzip(['br', 'gzip'])).toBe(true);
+  });
+});
+
+describe('compact renders (fleet mode): only a gzip member is kept', () => {
+  it('the gzip member decodes to the plain render, and /probe sends the member itself', async () => {
+    const { registry, family } = registryWithEverything();
+    const plain = Buffer.concat(await renderExposition(registry));
+    const renderer = new RegistryRenderer(registry, true);
+    await renderer.render();
+    const exposition = renderer.current();
+    expect(zlib.gunzipSync(exposition.gzip as Buffer)).toEqual(plain);
+    expect(exposition.length).toBe(plain.length);
+    expect(exposition.text).toBe(await registry.metrics());
+    expect(exposition.chunks).toHaveLength(1); // no text chunks kept: the one chunk is unpacked on demand
+    const body = new MetricsBody({ exposition: () => renderer.current() });
+    expect(body.ready(true)?.[0]).toBe(exposition.gzip); // the very buffer: nothing assembled, nothing copied
+    expect(Buffer.concat(body.ready(false) as Buffer[])).toEqual(plain); // others get it unpacked
+    family.replace([[['1', 'new'], 2]]);
+    await renderer.render();
+    expect(body.ready(true)?.[0]).toBe(renderer.current().gzip);
+    expect(zlib.gunzipSync(renderer.current().gzip as Buffer).toString()).toContain('b_family{id="1",name="new"} 2\n');
+  });
+
+  it('a plain render keeps the families’ bytes, and a gzip answer is dropped once a newer render is out', async () => {
+    const { registry, family } = registryWithEverything();
+    const renderer = new RegistryRenderer(registry);
+    await renderer.render();
+    expect(renderer.current().gzip).toBeNull();
+    expect(renderer.current().chunks).toContain(family.bytes());
+    const body = new MetricsBody({ exposition: () => renderer.current() });
+    renderer.onRender((e) => body.rendered(e));
+    await body.chunks(true);
+    const kept = (): unknown => (body as unknown as { gzipAnswer: unknown }).gzipAnswer;
+    expect(kept()).not.toBeNull();
+    family.replace([[['1', 'new'], 2]]);
+    await renderer.render();
+    expect(kept()).toBeNull(); // the old answer (and the old render it points to) is not kept until the next scrape
   });
 });
