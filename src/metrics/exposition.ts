@@ -9,67 +9,145 @@ interface MetricFormatter {
   contentType: string;
 }
 
+type Labels = Record<string, string | number>;
+
+interface MetricSample {
+  value: number;
+  labels?: Labels;
+  metricName?: string;
+  sharedLabels?: object;
+  exemplar?: unknown;
+}
+
 interface MetricItem {
   name: string;
   help: string;
   type: string;
-  values?: { value: number; labels?: Record<string, string | number>; metricName?: string; sharedLabels?: object; exemplar?: unknown }[];
+  values?: MetricSample[];
+}
+
+/** A prom-client metric as last written: its bytes, and the samples they were written from. */
+interface Written {
+  help: string;
+  /** `# HELP …\n# TYPE …`, one buffer shared by every target with the same text. */
+  header: Buffer;
+  /** The sample lines, each after a newline (empty without samples). */
+  lines: Buffer;
+  values: number[];
+  names: (string | undefined)[];
+  /** Copies: prom-client keeps the caller's label objects. */
+  labels: Labels[];
 }
 
 /**
- * prom-client's text for one metric, the same bytes as its getMetricsAsString() without its
- * per-sample arrays, spread copies and label caches: for a fleet's thousand targets rendered every
- * 30 s, that formatter made a quarter of all the memory allocated. Default labels, shared labels,
- * exemplars and OpenMetrics are left to prom-client (the exporter uses none of them).
+ * What a renderer keeps of the prom-client metrics it wrote: a metric whose samples are the same
+ * as at the last render (most health gauges, counters between increments) is not formatted again.
+ * A fleet renders ≈ 50 targets a second, and formatting every prom-client metric anew made a
+ * sixth of all the memory the process allocated, so a scavenge every few hundred milliseconds.
  */
-async function formatMetric(registry: MetricFormatter, metric: Metric): Promise<string> {
-  const withGetter = metric as unknown as { getForPromString?: () => Promise<MetricItem>; get: () => Promise<MetricItem> };
-  const item = await (withGetter.getForPromString ? withGetter.getForPromString() : withGetter.get());
-  let text = `# HELP ${item.name} ${escapeHelp(item.help)}\n# TYPE ${item.name} ${item.type}`;
-  for (const v of item.values ?? []) {
-    if (v.exemplar || (v.sharedLabels && Object.keys(v.sharedLabels).length > 0)) return registry.getMetricsAsString(metric);
+export class WrittenMetrics {
+  private readonly written = new WeakMap<object, Written>();
+
+  /** The metric's chunks (header, lines), or null when prom-client must format it (exemplars, shared labels). */
+  async chunks(metric: Metric): Promise<Buffer[] | null> {
+    const getter = metric as unknown as { getForPromString?: () => Promise<MetricItem>; get: () => Promise<MetricItem> };
+    const item = await (getter.getForPromString ? getter.getForPromString() : getter.get());
+    const values = item.values ?? [];
+    for (const v of values) if (v.exemplar || (v.sharedLabels && Object.keys(v.sharedLabels).length > 0)) return null;
+    let w = this.written.get(metric);
+    if (!w || !sameSamples(w, item.help, values)) {
+      w = write(item, values);
+      this.written.set(metric, w);
+    }
+    return w.lines.length === 0 ? [w.header] : [w.header, w.lines];
+  }
+}
+
+function sameSamples(w: Written, help: string, values: readonly MetricSample[]): boolean {
+  if (w.help !== help || w.values.length !== values.length) return false;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as MetricSample;
+    if (!Object.is(v.value, w.values[i]) || v.metricName !== w.names[i] || !sameLabels(v.labels, w.labels[i] as Labels)) return false;
+  }
+  return true;
+}
+
+function sameLabels(a: Labels | undefined, b: Labels): boolean {
+  let n = 0;
+  for (const k in a) {
+    if (a[k] !== b[k]) return false;
+    n++;
+  }
+  for (const _ in b) n--;
+  return n === 0;
+}
+
+/** prom-client's text for one metric, the same bytes as its getMetricsAsString() (no default labels, exemplars or OpenMetrics). */
+function write(item: MetricItem, values: readonly MetricSample[]): Written {
+  let lines = '';
+  for (const v of values) {
     let labels = '';
     for (const name in v.labels) {
       const value = v.labels[name];
       labels += `${labels === '' ? '{' : ','}${name}="${typeof value === 'string' ? escapeLabelValue(value) : value}"`;
     }
-    text += `\n${v.metricName ?? item.name}${labels === '' ? '' : `${labels}}`} ${formatValue(v.value)}`;
+    lines += `\n${v.metricName ?? item.name}${labels === '' ? '' : `${labels}}`} ${formatValue(v.value)}`;
   }
-  return text;
+  return {
+    help: item.help,
+    header: sharedBytes(`# HELP ${item.name} ${escapeHelp(item.help)}\n# TYPE ${item.name} ${item.type}`),
+    lines: ownBuffer(lines),
+    values: values.map((v) => v.value),
+    names: values.map((v) => v.metricName),
+    labels: values.map((v) => ({ ...v.labels })),
+  };
+}
+
+// Headers are the same for every target of a fleet with the same intervals; they are few (metrics
+// × intervals in use), so the table stays small without eviction.
+const headers = new Map<string, Buffer>();
+
+function sharedBytes(text: string): Buffer {
+  let bytes = headers.get(text);
+  if (!bytes) {
+    bytes = ownBuffer(text);
+    headers.set(text, bytes);
+  }
+  return bytes;
+}
+
+/** Text as a buffer of its own (see unpooled.ts). */
+function ownBuffer(text: string): Buffer {
+  const buf = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+  buf.write(text);
+  return buf;
 }
 
 const PROMETHEUS_TEXT = Registry.PROMETHEUS_CONTENT_TYPE;
-
-/** A text part of an exposition as a buffer of its own (see unpooled.ts); empty parts are dropped. */
-function pushText(chunks: Buffer[], text: string): void {
-  if (text === '') return;
-  const buf = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
-  buf.write(text);
-  chunks.push(buf);
-}
+const BETWEEN = ownBuffer('\n\n');
+const END = ownBuffer('\n');
 
 /**
  * The same bytes as `registry.metrics()` (Prometheus text format 0.0.4) in UTF-8, as chunks to be
- * written in a row. SeriesFamily metrics contribute their ready bytes, shared and not copied,
- * instead of being formatted series by series: a render re-encodes only the small prom-client
- * metrics (health, aggregates, histograms), one chunk for each run of them, and the families that
- * changed. A fleet keeps a thousand renders: one joined copy each would double their memory.
+ * written in a row. SeriesFamily metrics contribute their ready bytes, shared and not copied;
+ * prom-client metrics are formatted here, or taken from `written` when their samples did not
+ * change since its last render. Nothing is joined: a fleet keeps a thousand renders, and one
+ * joined copy each would double their memory.
  */
-export async function renderExposition(registry: Registry): Promise<Buffer[]> {
+export async function renderExposition(registry: Registry, written: WrittenMetrics = new WrittenMetrics()): Promise<Buffer[]> {
   const formatter = registry as unknown as MetricFormatter;
   const plainText = Object.keys(formatter._defaultLabels).length === 0 && formatter.contentType === PROMETHEUS_TEXT;
   const chunks: Buffer[] = [];
-  let text = '';
-  let first = true;
   for (const metric of registry.getMetricsAsArray() as unknown[]) {
-    const between = first ? '' : '\n\n';
-    first = false;
+    if (chunks.length > 0) chunks.push(BETWEEN);
     if (metric instanceof SeriesFamily) {
-      pushText(chunks, text + between);
-      text = '';
       chunks.push(metric.bytes());
-    } else text += between + (await (plainText ? formatMetric(formatter, metric as Metric) : formatter.getMetricsAsString(metric as Metric)));
+      continue;
+    }
+    const own = plainText ? await written.chunks(metric as Metric) : null;
+    if (own) chunks.push(...own);
+    else chunks.push(ownBuffer(await formatter.getMetricsAsString(metric as Metric)));
   }
-  pushText(chunks, `${text}\n`);
+  chunks.push(END);
   return chunks;
 }

@@ -1,6 +1,6 @@
 import zlib from 'node:zlib';
 import type { Registry } from 'prom-client';
-import { renderExposition } from './exposition.js';
+import { renderExposition, WrittenMetrics } from './exposition.js';
 import { unpooled } from './unpooled.js';
 
 /**
@@ -59,6 +59,7 @@ export const NOTHING_RENDERED = RenderedExposition.plain([]);
 export class RegistryRenderer {
   private rendered: RenderedExposition = NOTHING_RENDERED;
   private seq = 0;
+  private readonly written = new WrittenMetrics();
   private readonly listeners: ((exposition: RenderedExposition) => void)[] = [];
 
   constructor(
@@ -76,7 +77,7 @@ export class RegistryRenderer {
 
   async render(): Promise<void> {
     const seq = ++this.seq;
-    const chunks = await renderExposition(this.registry);
+    const chunks = await renderExposition(this.registry, this.written);
     if (seq !== this.seq) return; // a later render overtook this one
     this.rendered = this.compact ? RenderedExposition.compact(chunks) : RenderedExposition.plain(chunks);
     for (const listener of this.listeners) listener(this.rendered);
