@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { ConfigError, type FleetSettings } from '../config.js';
 import { createFleetHandler } from '../http/fleet-routes.js';
+import { ProbeFront } from '../http/probe-front.js';
 import { closeServer, listen } from '../http/server.js';
 import { createWebServer } from '../http/web-server.js';
 import { scrubbersOf } from '../log.js';
@@ -20,8 +21,12 @@ import { loadTargetsFile } from './targets-file.js';
 
 export interface FleetExporter {
   fleet: Fleet;
+  /** The routes' server: on 127.0.0.1 behind the scrape front, when there is one. */
   server: http.Server | https.Server;
+  /** The port scrapers use. */
   port: number;
+  /** Serves /probe from a worker thread (fleet mode without WEB_CONFIG_FILE), or null. */
+  front: ProbeFront | null;
   shard: Shard;
   processRegistry: Registry;
   metrics: FleetMetrics;
@@ -66,7 +71,19 @@ export async function startFleetExporter(settings: FleetSettings, logger: Logger
     precise: true,
   });
   let forget: (t: Parameters<ReturnType<typeof createFleetHandler>['forget']>[0]) => void = () => undefined;
-  const fleet = new Fleet({ logger, scheduler, gate, shard, ...(opts.target ? { target: opts.target } : {}), onLeave: (m) => forget(m.target) });
+  let front: ProbeFront | null = null;
+  const fleet = new Fleet({
+    logger,
+    scheduler,
+    gate,
+    shard,
+    ...(opts.target ? { target: opts.target } : {}),
+    onJoin: (m) => front?.follow(m.spec.name, m.target),
+    onLeave: (m) => {
+      forget(m.target);
+      front?.unfollow(m.spec.name, m.target);
+    },
+  });
   metrics = new FleetMetrics(
     { states: () => fleet.states(), pollsInFlight: () => scheduler.running, requestsInFlight: () => gate.active, requestsQueued: () => gate.queued },
     { shard, maxRequestsInFlight: settings.maxRequestsInFlight },
@@ -118,16 +135,34 @@ export async function startFleetExporter(settings: FleetSettings, logger: Logger
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 30_000;
   server.requestTimeout = 60_000;
+  // Without a web config (TLS, basic auth), a worker thread owns the port and answers the probes
+  // (probe-front.ts); the routes listen on loopback behind it. With one, they listen themselves.
+  const fronted = settings.defaults.webConfigFile === undefined;
+  const publicAddress = { host: settings.defaults.listenAddress, port: settings.defaults.listenPort };
   try {
-    ({ port } = await listen(server, { host: settings.defaults.listenAddress, port: settings.defaults.listenPort }));
+    const routes = await listen(server, fronted ? { host: '127.0.0.1', port: 0 } : publicAddress);
+    if (fronted) {
+      front = await ProbeFront.start({ ...publicAddress, upstreamPort: routes.port, logger });
+      for (const m of fleet.list()) front.follow(m.spec.name, m.target);
+    }
+    port = front?.port ?? routes.port;
   } catch (e) {
     web.close();
     fleet.close();
+    await closeServer(server, 0);
     throw e;
   }
   scheduler.start();
   logger.info(
-    { address: settings.defaults.listenAddress, port, tls: web.tls, targetsFile: file, shard: `${shard.index}/${shard.count}`, ...describe(first) },
+    {
+      address: settings.defaults.listenAddress,
+      port,
+      tls: web.tls,
+      probes: fronted ? 'worker thread' : 'main thread',
+      targetsFile: file,
+      shard: `${shard.index}/${shard.count}`,
+      ...describe(first),
+    },
     'mikopbx-exporter listening (fleet mode)',
   );
 
@@ -163,6 +198,7 @@ export async function startFleetExporter(settings: FleetSettings, logger: Logger
     fleet,
     server,
     port,
+    front,
     shard,
     processRegistry,
     metrics: fleetMetrics,
@@ -176,6 +212,7 @@ export async function startFleetExporter(settings: FleetSettings, logger: Logger
         const jobsDone = scheduler.stop(2000);
         fleet.close();
         await jobsDone;
+        await front?.close(opts.closeGraceMs ?? 1000);
         web.close();
         await closeServer(server, opts.closeGraceMs ?? 1000);
       })();

@@ -27,6 +27,8 @@ export interface FleetOptions {
   gate: RequestGateLike;
   shard: Shard;
   target?: Pick<TargetOptions, 'now' | 'sleep' | 'maxBodyBytes'>;
+  /** A member joined (added, or restarted after a change). */
+  onJoin?: (member: FleetMember) => void;
   /** A member left (removed or restarted): drop what was derived from it (e.g. its compressed page). */
   onLeave?: (member: FleetMember) => void;
 }
@@ -102,6 +104,7 @@ export class Fleet {
     });
     const member: FleetMember = { spec, target, jobs };
     this.members.set(spec.name, member);
+    this.opts.onJoin?.(member);
     void target.render();
     this.opts.scheduler.add(jobs);
   }

@@ -2,8 +2,9 @@ import type http from 'node:http';
 import type { Logger } from 'pino';
 import { acceptsGzip } from './accept-encoding.js';
 import type { MetricsBody } from './metrics-body.js';
+import { GZIP_METRICS_HEADERS, METRICS_HEADERS } from './metrics-headers.js';
 
-export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+export { METRICS_CONTENT_TYPE } from './metrics-headers.js';
 
 /** What every route set gets from the web server (WEB_CONFIG_FILE): auth, headers, scrubbing. */
 export interface RouteHooks {
@@ -65,14 +66,11 @@ export function serveReadyMetrics(req: http.IncomingMessage, res: http.ServerRes
   return true;
 }
 
-// Name, value, name, value: the same for every answer, so built once.
-const METRICS_HEADERS = ['content-type', METRICS_CONTENT_TYPE, 'cache-control', 'no-store', 'vary', 'accept-encoding'];
-const GZIP_HEADERS = [...METRICS_HEADERS, 'content-encoding', 'gzip'];
 
 function writeMetrics(req: http.IncomingMessage, res: http.ServerResponse, gzip: boolean, chunks: Buffer[]): void {
   let length = 0;
   for (const c of chunks) length += c.length;
-  const headers = gzip ? GZIP_HEADERS : METRICS_HEADERS;
+  const headers = gzip ? GZIP_METRICS_HEADERS : METRICS_HEADERS;
   for (let i = 0; i < headers.length; i += 2) res.setHeader(headers[i] as string, headers[i + 1] as string);
   res.setHeader('content-length', length);
   res.statusCode = 200;

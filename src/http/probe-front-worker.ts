@@ -1,0 +1,108 @@
+// The scrape front of fleet mode, in a worker thread of its own. It owns the listening socket and
+// answers Prometheus' `GET /probe?target=NAME` (gzip) from the compressed snapshots the main
+// thread posts after each render; every other request goes on, unchanged, to the exporter's
+// routes on the main thread's loopback server. A thousand PBXs' answers are parsed and rendered on
+// the main thread, and its garbage collections, which stop it for a few milliseconds several times
+// a second, no longer hold up the scrapes that arrive meanwhile.
+//
+// Node builtins and leaf modules only, imported with their .ts names: the thread runs this file as
+// it is (the build rewrites the names), also from the TypeScript sources in tests.
+import http from 'node:http';
+import { parentPort, workerData } from 'node:worker_threads';
+import { acceptsGzip } from './accept-encoding.ts';
+import { GZIP_METRICS_HEADERS } from './metrics-headers.ts';
+
+export interface FrontSettings {
+  host: string;
+  port: number;
+  /** The main thread's server, on 127.0.0.1. */
+  upstreamPort: number;
+}
+
+/** From the main thread. */
+export type ToFront = { kind: 'answer'; name: string; gzip: Uint8Array } | { kind: 'forget'; name: string } | { kind: 'close'; graceMs: number };
+
+/** To the main thread. */
+export type FromFront = { kind: 'listening'; port: number } | { kind: 'failed'; code: string; message: string } | { kind: 'proxy-error'; message: string };
+
+// Hop-by-hop headers belong to one connection, not to the answer passed on.
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'te', 'trailer']);
+
+function runFront(settings: FrontSettings, port: NonNullable<typeof parentPort>): void {
+  const answers = new Map<string, Buffer>();
+  const upstream = new http.Agent({ keepAlive: true });
+
+  /** The ready gzip answer for this request, if it is a plain Prometheus probe of a known target. */
+  const ready = (req: http.IncomingMessage): Buffer | undefined => {
+    const url = req.url ?? '';
+    if (req.method !== 'GET' || !url.startsWith('/probe?') || !acceptsGzip(req.headers['accept-encoding'])) return undefined;
+    const name = new URLSearchParams(url.slice('/probe?'.length)).get('target');
+    return name ? answers.get(name) : undefined;
+  };
+
+  const pass = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const headers: http.OutgoingHttpHeaders = {};
+    for (const [name, value] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(name) && value !== undefined) headers[name] = value;
+    const onward = http.request({ host: '127.0.0.1', port: settings.upstreamPort, method: req.method, path: req.url, headers, agent: upstream }, (answer) => {
+      const raw = answer.rawHeaders;
+      const kept: string[] = [];
+      for (let i = 0; i < raw.length; i += 2) if (!HOP_BY_HOP.has((raw[i] as string).toLowerCase())) kept.push(raw[i] as string, raw[i + 1] as string);
+      res.writeHead(answer.statusCode ?? 502, kept);
+      answer.pipe(res);
+    });
+    onward.on('error', (e) => {
+      port.postMessage({ kind: 'proxy-error', message: e.message } satisfies FromFront);
+      if (res.headersSent) res.destroy();
+      else {
+        res.writeHead(502, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+        res.end('the exporter did not answer\n');
+      }
+    });
+    res.on('close', () => onward.destroy());
+    req.pipe(onward);
+  };
+
+  const server = http.createServer((req, res) => {
+    const body = ready(req);
+    if (!body) {
+      pass(req, res);
+      return;
+    }
+    res.writeHead(200, [...GZIP_METRICS_HEADERS, 'content-length', String(body.length)]);
+    res.end(body);
+  });
+  // As the main thread's server: Prometheus keeps its connections between scrapes.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 30_000;
+  server.requestTimeout = 60_000;
+
+  port.on('message', (m: ToFront) => {
+    switch (m.kind) {
+      case 'answer':
+        answers.set(m.name, Buffer.from(m.gzip.buffer, m.gzip.byteOffset, m.gzip.byteLength));
+        return;
+      case 'forget':
+        answers.delete(m.name);
+        return;
+      case 'close': {
+        const force = setTimeout(() => server.closeAllConnections(), m.graceMs);
+        server.close(() => {
+          clearTimeout(force);
+          upstream.destroy();
+          port.close();
+        });
+        server.closeIdleConnections();
+      }
+    }
+  });
+  server.once('error', (e: NodeJS.ErrnoException) => {
+    port.postMessage({ kind: 'failed', code: e.code ?? '', message: e.message } satisfies FromFront);
+    port.close();
+  });
+  server.listen(settings.port, settings.host, () => {
+    const address = server.address();
+    port.postMessage({ kind: 'listening', port: typeof address === 'object' && address ? address.port : settings.port } satisfies FromFront);
+  });
+}
+
+if (parentPort) runFront(workerData as FrontSettings, parentPort);
