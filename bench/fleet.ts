@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { cpuSeconds, ExporterMain, rssBytes, SimFleetProcess } from './fleet-procs.ts';
 import { bucketDelta, buckets, get, probeAll, ProbeScraper, quantileBound, sampleValue, samples, type Buckets } from './fleet-scrape.ts';
 import { int, mb, ms } from './table.ts';
-import { median, quantile } from './util.ts';
+import { median, quantile, shippedNodeFlags } from './util.ts';
 
 interface Timing {
   warmupSeconds: number;
@@ -384,7 +384,7 @@ export async function fleetBench(smoke: boolean): Promise<string> {
     .loadavg()
     .map((l) => l.toFixed(1))
     .join(' ');
-  const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=8').split(' ').filter(Boolean);
+  const nodeFlags = shippedNodeFlags();
   const run = async (count: number, timing: Timing): Promise<Phase> => {
     say(`${count} target${count === 1 ? '' : 's'}: warm-up ≥ ${timing.warmupSeconds} s, then ${timing.measureSeconds} s measured`);
     const p = await runPhase(scale, count, timing, nodeFlags);

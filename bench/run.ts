@@ -13,7 +13,7 @@ import type { StepResult } from './protocol.ts';
 import { closeScrapeAgent, scrape } from './scrape.ts';
 import { seriesCount } from './series.ts';
 import { int, kb, mb, ms, renderTable, type Row } from './table.ts';
-import { median, quantile } from './util.ts';
+import { median, quantile, shippedNodeFlags } from './util.ts';
 
 const SMOKE = process.env.BENCH_SMOKE === '1';
 const FLEET_ONLY = process.env.BENCH_FLEET_ONLY === '1';
@@ -170,7 +170,7 @@ async function main(): Promise<void> {
   const exporter = new ExporterProcess(
     { PATH: process.env.PATH, MIKOPBX_URL: pbx.url, MIKOPBX_API_KEY: pbx.apiKey, BENCH_START_MS: String(pbx.clock) },
     // The flags the Docker image and `npm start` run the exporter with, and gc() for the leak check.
-    [...(process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=8').split(' ').filter(Boolean), '--expose-gc'],
+    [...shippedNodeFlags(), '--expose-gc'],
   );
   const metricsUrl = `http://127.0.0.1:${await exporter.port}/metrics`;
   let nginx: Awaited<ReturnType<typeof startNginx>> | null = null;

@@ -136,7 +136,9 @@ export class ProbeFront {
 /** A front worker, resolved once it listens (rejected with the listen error, e.g. EADDRINUSE). */
 function spawnFront(settings: FrontSettings): Promise<{ worker: Worker; port: number }> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER, { workerData: settings, name: 'scrape-front' });
+    // A small young generation: the thread keeps a map of buffers and answers requests, and the
+    // process-wide --max-semi-space-size would give it as much as the main thread.
+    const worker = new Worker(WORKER, { workerData: settings, name: 'scrape-front', resourceLimits: { maxYoungGenerationSizeMb: 4 } });
     const onExit = (code: number) => reject(new Error(`scrape front exited with code ${code} before listening`));
     worker.once('exit', onExit);
     worker.once('error', reject);

@@ -66,7 +66,6 @@ export function serveReadyMetrics(req: http.IncomingMessage, res: http.ServerRes
   return true;
 }
 
-
 function writeMetrics(req: http.IncomingMessage, res: http.ServerResponse, gzip: boolean, chunks: Buffer[]): void {
   let length = 0;
   for (const c of chunks) length += c.length;

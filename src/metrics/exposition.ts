@@ -35,7 +35,7 @@ interface Written {
   lines: Buffer;
   values: number[];
   names: (string | undefined)[];
-  /** Copies: prom-client keeps the caller's label objects. */
+  /** prom-client's own label objects (it never changes one; a new value may come with a new one). */
   labels: Labels[];
 }
 
@@ -73,6 +73,7 @@ function sameSamples(w: Written, help: string, values: readonly MetricSample[]):
 }
 
 function sameLabels(a: Labels | undefined, b: Labels): boolean {
+  if (a === b) return true;
   let n = 0;
   for (const k in a) {
     if (a[k] !== b[k]) return false;
@@ -81,6 +82,8 @@ function sameLabels(a: Labels | undefined, b: Labels): boolean {
   for (const _ in b) n--;
   return n === 0;
 }
+
+const NO_LABELS: Labels = Object.freeze({});
 
 /** prom-client's text for one metric, the same bytes as its getMetricsAsString() (no default labels, exemplars or OpenMetrics). */
 function write(item: MetricItem, values: readonly MetricSample[]): Written {
@@ -99,7 +102,7 @@ function write(item: MetricItem, values: readonly MetricSample[]): Written {
     lines: ownBuffer(lines),
     values: values.map((v) => v.value),
     names: values.map((v) => v.metricName),
-    labels: values.map((v) => ({ ...v.labels })),
+    labels: values.map((v) => v.labels ?? NO_LABELS),
   };
 }
 

@@ -1,7 +1,6 @@
 import zlib from 'node:zlib';
 import type { Registry } from 'prom-client';
 import { renderExposition, WrittenMetrics } from './exposition.js';
-import { unpooled } from './unpooled.js';
 
 /**
  * One rendered exposition (UTF-8); a new object per render, so it can key caches derived from it.
@@ -30,7 +29,12 @@ export class RenderedExposition {
    */
   static compact(chunks: readonly Buffer[]): RenderedExposition {
     const joined = Buffer.concat(chunks as Buffer[]);
-    return new RenderedExposition(null, unpooled(zlib.gzipSync(joined, { level: zlib.constants.Z_BEST_SPEED })), joined.length);
+    const gzip = zlib.gzipSync(joined, { level: zlib.constants.Z_BEST_SPEED });
+    // In memory of its own (see unpooled.ts), shared: the scrape front's thread (probe-front.ts)
+    // serves these very bytes instead of a copy. Nothing writes to them once made.
+    const shared = Buffer.from(new SharedArrayBuffer(gzip.length));
+    gzip.copy(shared);
+    return new RenderedExposition(null, shared, joined.length);
   }
 
   /** The exposition's bytes as chunks to write in a row. */

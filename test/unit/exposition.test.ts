@@ -270,6 +270,8 @@ describe('compact renders (fleet mode): only a gzip member is kept', () => {
     expect(exposition.length).toBe(plain.length);
     expect(exposition.text).toBe(await registry.metrics());
     expect(exposition.chunks).toHaveLength(1); // no text chunks kept: the one chunk is unpacked on demand
+    expect(exposition.gzip?.buffer).toBeInstanceOf(SharedArrayBuffer); // the scrape front's thread reads these very bytes
+    expect(exposition.gzip?.buffer.byteLength).toBe(exposition.gzip?.length); // and nothing else: no pool block pinned
     const body = new MetricsBody({ exposition: () => renderer.current() });
     expect(body.ready(true)?.[0]).toBe(exposition.gzip); // the very buffer: nothing assembled, nothing copied
     expect(Buffer.concat(body.ready(false) as Buffer[])).toEqual(plain); // others get it unpacked
