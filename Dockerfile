@@ -55,4 +55,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
 # The exporter handles SIGTERM itself (closes the server, exits 0), so no init process is needed.
 # A young generation of at most 2 × 8 MB: V8 would otherwise grow it to 128 MB on a big PBX
 # (docs/performance.md); costs no measurable CPU.
-CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=50", "dist/main.js"]
+CMD ["node", "--max-semi-space-size=8", "dist/main.js"]

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import v8 from 'node:v8';
 import { ConfigError, loadConfig, loadFleetSettings, type Config, type FleetSettings } from './config.js';
 import { startExporter } from './exporter.js';
 import { startFleetExporter } from './fleet/fleet-exporter.js';
@@ -10,6 +11,21 @@ function configProblem(e: unknown): never | void {
     process.stderr.write(`mikopbx-exporter: ${e.message}\n`);
     process.exit(2);
   }
+}
+
+/**
+ * A fleet's heap is mostly renders and series that live one poll interval; between two major
+ * collections V8 let the old generation grow to about three times the live heap (1,000 PBXs:
+ * 109 MB live, up to 341 MB in use), and RSS followed. Grown by half at a time, RSS stays near
+ * 1.5 times, for a few percent more CPU time. A single PBX's small heap keeps V8's own pacing,
+ * which cost less poll time. The flag is read at every collection, so setting it now takes effect;
+ * an operator's own --heap-growing-percent is kept.
+ */
+function paceFleetHeap(): string {
+  const own = process.execArgv.find((a) => a.startsWith('--heap-growing-percent'));
+  if (own) return `${own} (given)`;
+  v8.setFlagsFromString('--heap-growing-percent=50');
+  return '--heap-growing-percent=50';
 }
 
 /** Exit codes: 0 clean shutdown, 1 cannot start (e.g. port taken), 2 configuration error. */
@@ -35,6 +51,7 @@ async function main(): Promise<void> {
   let reload: () => void;
   try {
     if (fleet) {
+      logger.info({ v8: paceFleetHeap() }, 'fleet mode: the heap grows by half its live size between collections');
       const exporter = await startFleetExporter(fleet, logger);
       stop = () => exporter.stop();
       reload = () => void exporter.reload('SIGHUP');
