@@ -10,6 +10,7 @@ import { startSimulator, type Simulator } from '../../sim/index.js';
 import { loadFleetSettings, type FleetSettings } from '../../src/config.js';
 import { startFleetExporter, type FleetExporter } from '../../src/fleet/fleet-exporter.js';
 import { createLogger } from '../../src/log.js';
+import { waitFor } from '../helpers/exporter-process.js';
 import { httpGet, sample } from '../helpers/harness.js';
 
 // Fleet mode without WEB_CONFIG_FILE: a worker thread owns the port and answers Prometheus'
@@ -46,18 +47,6 @@ function getGzip(path: string): Promise<{ status: number; headers: http.Incoming
       })
       .on('error', reject);
   });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await Promise.resolve()
-      .then(fn)
-      .catch(() => undefined);
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const upViaFront = async (name: string) => {
@@ -97,7 +86,7 @@ describe('fleet mode: the scrape front in a worker thread', () => {
     if (!loaded) throw new Error('fleet settings expected');
     settings = loaded;
     exporter = await startFleetExporter(settings, logger, { reloadCheckMs: 200 });
-    for (const name of ['alpha', 'bravo']) await until(`${name} answered by the front`, () => upViaFront(name));
+    for (const name of ['alpha', 'bravo']) await waitFor(() => upViaFront(name), 15_000);
   });
 
   afterAll(async () => {
@@ -165,13 +154,13 @@ describe('fleet mode: the scrape front in a worker thread', () => {
     writeFileSync(file, stringify({ auth_modules: modules(), targets: [target('alpha', 0), target('charlie', 2)] }));
     exporter.reload('test');
     expect((await getGzip('/probe?target=bravo')).status).toBe(404);
-    await until('charlie answered by the front', () => upViaFront('charlie'));
+    await waitFor(() => upViaFront('charlie'), 15_000);
   });
 
   it('starts its thread again on the same port when it dies, with every target’s last render', async () => {
     const port = exporter.port;
     await (exporter.front as unknown as { worker: Worker }).worker.terminate();
-    await until('the front back', () => upViaFront('alpha'));
+    await waitFor(() => upViaFront('alpha'), 15_000); // the front back
     expect(exporter.port).toBe(port);
     expect(await upViaFront('charlie')).toBe(true);
     expect(lines.some((l) => /scrape front: the worker thread stopped/.test(l))).toBe(true);
