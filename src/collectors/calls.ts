@@ -1,4 +1,5 @@
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { LabelledGauge } from '../metrics/labelled.js';
 import { IntervalHelp } from '../metrics/interval-help.js';
 import type { ActiveCallsSnapshot, Provider } from '../api/types.js';
 import { endpointOfChannel, extensionOfEndpoint, TrunkMatcher } from './channels.js';
@@ -79,9 +80,9 @@ export function summariseActiveCalls(
 /** Calls in progress, live channels, calls per trunk. */
 export class CallsCollector implements Collector {
   readonly name = 'calls' as const;
-  private readonly calls: Gauge<'direction'>;
-  private readonly channels: Gauge;
-  private readonly perProvider: Gauge<'provider'>;
+  private readonly calls: LabelledGauge<'direction'>;
+  private readonly channels: LabelledGauge;
+  private readonly perProvider: LabelledGauge<'provider'>;
 
   private readonly help: IntervalHelp<number>;
 
@@ -89,18 +90,18 @@ export class CallsCollector implements Collector {
     const help = (this.help = IntervalHelp.of(registry, intervalSeconds));
     const every = (s: number) => `Refreshed every ${s} seconds.`;
     const registers = [registry];
-    this.calls = new Gauge({
+    this.calls = new LabelledGauge({
       name: 'mikopbx_active_calls',
       help: help.text('mikopbx_active_calls', (s) => `Calls in progress (distinct linkedid, not legs) by direction. ${every(s)}`),
       labelNames: ['direction'],
       registers,
     });
-    this.channels = new Gauge({
+    this.channels = new LabelledGauge({
       name: 'mikopbx_active_channels',
       help: help.text('mikopbx_active_channels', (s) => `Live Asterisk channels of calls in progress (distinct channel names). ${every(s)}`),
       registers,
     });
-    this.perProvider = new Gauge({
+    this.perProvider = new LabelledGauge({
       name: 'mikopbx_provider_active_calls',
       help: help.text('mikopbx_provider_active_calls', (s) => `Calls in progress through each provider (0 for idle ones). ${every(s)}`),
       labelNames: ['provider'],

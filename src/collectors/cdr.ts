@@ -1,4 +1,5 @@
-import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
+import type { Metric, Registry } from 'prom-client';
+import { LabelledCounter, LabelledGauge } from '../metrics/labelled.js';
 import { IntervalHelp } from '../metrics/interval-help.js';
 import { CounterFamily, HistogramFamily } from '../metrics/series-family.js';
 import { PbxApiError } from '../api/errors.js';
@@ -42,13 +43,13 @@ const MIN_PAGE = 50;
  */
 export class CdrCollector implements Collector {
   readonly name = 'cdr' as const;
-  private readonly calls: Counter<'direction' | 'disposition'>;
+  private readonly calls: LabelledCounter<'direction' | 'disposition'>;
   private readonly providerCalls: CounterFamily;
   private readonly duration: HistogramFamily;
   private readonly answerDelay: HistogramFamily;
-  private readonly talk: Counter<'direction'>;
-  private readonly records: Counter;
-  private readonly lastRecord: Gauge;
+  private readonly talk: LabelledCounter<'direction'>;
+  private readonly records: LabelledCounter;
+  private readonly lastRecord: LabelledGauge;
   private readonly all: Array<[name: string, metric: Metric]>;
   private readonly help: IntervalHelp<number>;
   private readonly tracker: CdrTracker<CallDirection>;
@@ -80,7 +81,7 @@ export class CdrCollector implements Collector {
     const help = (this.help = new IntervalHelp(options.intervalSeconds, (name) => this.all.find(([n]) => n === name)?.[1]));
     const every = (s: number) => `Counted from exporter start; refreshed every ${s} seconds.`;
     const registers = [registry];
-    this.calls = new Counter({
+    this.calls = new LabelledCounter({
       name: 'mikopbx_calls_total',
       help: help.text('mikopbx_calls_total', (s) => `Completed calls (one per linkedid, however many legs) by direction and disposition. ${every(s)}`),
       labelNames: ['direction', 'disposition'],
@@ -111,13 +112,13 @@ export class CdrCollector implements Collector {
       ANSWER_DELAY_BUCKETS,
       registers,
     );
-    this.talk = new Counter({
+    this.talk = new LabelledCounter({
       name: 'mikopbx_call_talk_seconds_total',
       help: help.text('mikopbx_call_talk_seconds_total', (s) => `Talk time of completed calls (sum of the legs' billsec). ${every(s)}`),
       labelNames: ['direction'],
       registers,
     });
-    this.records = new Counter({
+    this.records = new LabelledCounter({
       name: 'mikopbx_cdr_records_total',
       help: help.text(
         'mikopbx_cdr_records_total',
@@ -125,7 +126,7 @@ export class CdrCollector implements Collector {
       ),
       registers,
     });
-    this.lastRecord = new Gauge({
+    this.lastRecord = new LabelledGauge({
       name: 'mikopbx_cdr_last_record_timestamp_seconds',
       help: help.text(
         'mikopbx_cdr_last_record_timestamp_seconds',

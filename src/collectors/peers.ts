@@ -1,4 +1,5 @@
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { LabelledGauge } from '../metrics/labelled.js';
 import { PEER_STATUSES, type Extension, type PeerStatus } from '../api/types.js';
 import { IntervalHelp } from '../metrics/interval-help.js';
 import { GaugeFamily, type SeriesRow } from '../metrics/series-family.js';
@@ -13,7 +14,7 @@ export interface PeersOptions {
 /** SIP extensions: registration status per extension and in aggregate. */
 export class PeersCollector implements Collector {
   readonly name = 'peers' as const;
-  private readonly peers: Gauge<'status'>;
+  private readonly peers: LabelledGauge<'status'>;
   /** Per-extension families (PEER_DETAILS); null when only the aggregates are exported. */
   private readonly help: IntervalHelp<number>;
   private readonly details: { up: GaugeFamily; info: GaugeFamily; rtt: GaugeFamily; devices: GaugeFamily } | null = null;
@@ -25,7 +26,7 @@ export class PeersCollector implements Collector {
     const help = (this.help = IntervalHelp.of(registry, opts.intervalSeconds));
     const every = (s: number) => `Refreshed every ${s} seconds.`;
     const registers = [registry];
-    this.peers = new Gauge({
+    this.peers = new LabelledGauge({
       name: 'mikopbx_sip_peers',
       help: help.text('mikopbx_sip_peers', (s) => `Number of enabled SIP extensions in each status (available, unavailable, unknown). ${every(s)}`),
       labelNames: ['status'],

@@ -1,4 +1,5 @@
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { LabelledGauge } from '../metrics/labelled.js';
 import { isRegisteredState } from '../api/mapping.js';
 import { PROVIDER_STATES, type Provider, type ProviderState } from '../api/types.js';
 import { IntervalHelp } from '../metrics/interval-help.js';
@@ -13,7 +14,7 @@ export class ProvidersCollector implements Collector {
   private readonly registered: GaugeFamily;
   private readonly rtt: GaugeFamily;
   private readonly since: GaugeFamily;
-  private readonly total: Gauge<'state'>;
+  private readonly total: LabelledGauge<'state'>;
   private readonly help: IntervalHelp<number>;
 
   constructor(registry: Registry, intervalSeconds: number) {
@@ -50,7 +51,7 @@ export class ProvidersCollector implements Collector {
       ['provider'],
       registers,
     );
-    this.total = new Gauge({
+    this.total = new LabelledGauge({
       name: 'mikopbx_providers',
       help: help.text('mikopbx_providers', (s) => `Number of providers in each state. ${every(s)}`),
       labelNames: ['state'],

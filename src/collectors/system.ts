@@ -1,4 +1,5 @@
-import { Gauge, type Registry } from 'prom-client';
+import type { Metric, Registry } from 'prom-client';
+import { LabelledGauge } from '../metrics/labelled.js';
 import { PbxApiError } from '../api/errors.js';
 import { ADVICE_LEVELS, ADVICE_TEMPLATES, JAILS, STORAGE_CATEGORIES, type AdviceList, type BansByJail, type StorageUsage } from '../api/health-types.js';
 import type { HealthSource } from '../api/pbx-api.js';
@@ -17,18 +18,18 @@ type Part = 'storage' | 'advice' | 'bans' | 'clock';
 export class SystemCollector implements Collector {
   readonly name = 'system' as const;
   private readonly help: IntervalHelp<number>;
-  private readonly size: Gauge;
-  private readonly used: Gauge;
-  private readonly free: Gauge;
-  private readonly category: Gauge<'category'>;
-  private readonly s3Enabled: Gauge;
-  private readonly s3Bytes: Gauge;
-  private readonly advice: Gauge<'level' | 'template'>;
-  private readonly updateAvailable: Gauge;
-  private readonly updateInfo: Gauge<'version'>;
-  private readonly banned: Gauge<'jail'>;
-  private readonly skew: Gauge;
-  private readonly all: Gauge[];
+  private readonly size: LabelledGauge;
+  private readonly used: LabelledGauge;
+  private readonly free: LabelledGauge;
+  private readonly category: LabelledGauge<'category'>;
+  private readonly s3Enabled: LabelledGauge;
+  private readonly s3Bytes: LabelledGauge;
+  private readonly advice: LabelledGauge<'level' | 'template'>;
+  private readonly updateAvailable: LabelledGauge;
+  private readonly updateInfo: LabelledGauge<'version'>;
+  private readonly banned: LabelledGauge<'jail'>;
+  private readonly skew: LabelledGauge;
+  private readonly all: LabelledGauge[];
   private registered = true;
   /** Parts this PBX build has no endpoint for (404): not exported, not a failure, said once. */
   private readonly missing = new Set<Part>();
@@ -38,12 +39,12 @@ export class SystemCollector implements Collector {
     intervalSeconds: number,
   ) {
     // Its metrics leave the registry on a legacy PBX: HELP texts are found in `all`.
-    const help = (this.help = new IntervalHelp(intervalSeconds, (name) => this.all.find((m) => (m as unknown as { name: string }).name === name)));
+    const help = (this.help = new IntervalHelp(intervalSeconds, (name) => this.all.find((m) => m.name === name)));
     const every = (s: number) => `Refreshed every ${s} seconds.`;
     // The PBX measures its disk about every 30 min: the values are that old at most.
     const disk = (s: number) => `From the PBX's storage:usage (measured by the PBX about every 30 minutes). ${every(s)}`;
     const gauge = <L extends string>(name: string, text: (s: number) => string, labelNames: L[] = []) =>
-      new Gauge<L>({ name, help: help.text(name, text), labelNames, registers: [registry] });
+      new LabelledGauge<L>({ name, help: help.text(name, text), labelNames, registers: [registry] });
     this.size = gauge('mikopbx_storage_size_bytes', (s) => `Size of the PBX's storage disk in bytes. ${disk(s)}`);
     this.used = gauge('mikopbx_storage_used_bytes', (s) => `Used space on the PBX's storage disk in bytes. ${disk(s)}`);
     this.free = gauge('mikopbx_storage_free_bytes', (s) => `Free space on the PBX's storage disk in bytes. ${disk(s)}`);
@@ -101,8 +102,8 @@ export class SystemCollector implements Collector {
   setRegistered(on: boolean): void {
     if (on === this.registered) return;
     for (const m of this.all) {
-      if (on) this.registry.registerMetric(m);
-      else this.registry.removeSingleMetric((m as unknown as { name: string }).name);
+      if (on) this.registry.registerMetric(m as unknown as Metric);
+      else this.registry.removeSingleMetric(m.name);
     }
     this.registered = on;
   }
@@ -161,7 +162,7 @@ export class SystemCollector implements Collector {
 
   /** Removes every series of a part the PBX does not have. */
   private drop(part: Part): void {
-    const gauges: Record<Part, Gauge[]> = {
+    const gauges: Record<Part, LabelledGauge[]> = {
       storage: [this.size, this.used, this.free, this.category, this.s3Enabled, this.s3Bytes],
       advice: [this.advice, this.updateAvailable, this.updateInfo],
       bans: [this.banned],
@@ -169,7 +170,7 @@ export class SystemCollector implements Collector {
     };
     // A reset gauge without labels would read 0: those are removed instead.
     for (const g of gauges[part]) {
-      if ((g as unknown as { labelNames: string[] }).labelNames.length > 0) g.reset();
+      if (g.labelNames.length > 0) g.reset();
       else g.remove();
     }
   }

@@ -1,6 +1,8 @@
 import { Buffer } from 'node:buffer';
 import { Registry, type Metric } from 'prom-client';
 import { escapeHelp, escapeLabelValue, formatValue, SeriesFamily } from './series-family.js';
+import { sharedBytes } from './shared-text.js';
+import { ownBuffer } from './unpooled.js';
 
 /** prom-client's per-metric formatter: public on the class, absent from its type declarations. */
 interface MetricFormatter {
@@ -106,26 +108,6 @@ function write(item: MetricItem, values: readonly MetricSample[]): Written {
   };
 }
 
-// Headers are the same for every target of a fleet with the same intervals; they are few (metrics
-// × intervals in use), so the table stays small without eviction.
-const headers = new Map<string, Buffer>();
-
-function sharedBytes(text: string): Buffer {
-  let bytes = headers.get(text);
-  if (!bytes) {
-    bytes = ownBuffer(text);
-    headers.set(text, bytes);
-  }
-  return bytes;
-}
-
-/** Text as a buffer of its own (see unpooled.ts). */
-function ownBuffer(text: string): Buffer {
-  const buf = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
-  buf.write(text);
-  return buf;
-}
-
 const PROMETHEUS_TEXT = Registry.PROMETHEUS_CONTENT_TYPE;
 const BETWEEN = ownBuffer('\n\n');
 const END = ownBuffer('\n');
@@ -144,7 +126,7 @@ export async function renderExposition(registry: Registry, written: WrittenMetri
   for (const metric of registry.getMetricsAsArray() as unknown[]) {
     if (chunks.length > 0) chunks.push(BETWEEN);
     if (metric instanceof SeriesFamily) {
-      chunks.push(metric.bytes());
+      chunks.push(...metric.chunks());
       continue;
     }
     const own = plainText ? await written.chunks(metric as Metric) : null;

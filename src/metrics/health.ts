@@ -1,4 +1,5 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { LabelledCounter, LabelledGauge } from './labelled.js';
 import { BACKOFF_REASONS } from '../api/backoff.js';
 import { COLLECTOR_NAMES, scheduleOf, type CollectorName } from '../collectors/table.js';
 import { IntervalHelp } from './interval-help.js';
@@ -34,18 +35,18 @@ export interface HealthOptions {
  * HELP texts say when each value changes (contract §3: how often values are refreshed).
  */
 export class HealthMetrics {
-  readonly up: Gauge;
-  readonly collectorSuccess: Gauge<'collector'>;
-  readonly collectorDuration: Gauge<'collector'>;
-  readonly collectorLastSuccess: Gauge<'collector'>;
-  readonly apiRequests: Counter<'endpoint' | 'code'>;
-  readonly apiInfo: Gauge<'api'>;
-  readonly backoffUntil: Gauge<'reason'>;
-  readonly requestBudgetRemaining: Gauge;
-  readonly collectorInterval: Gauge<'collector'>;
-  readonly collectorSkipped: Counter<'collector' | 'reason'>;
+  readonly up: LabelledGauge;
+  readonly collectorSuccess: LabelledGauge<'collector'>;
+  readonly collectorDuration: LabelledGauge<'collector'>;
+  readonly collectorLastSuccess: LabelledGauge<'collector'>;
+  readonly apiRequests: LabelledCounter<'endpoint' | 'code'>;
+  readonly apiInfo: LabelledGauge<'api'>;
+  readonly backoffUntil: LabelledGauge<'reason'>;
+  readonly requestBudgetRemaining: LabelledGauge;
+  readonly collectorInterval: LabelledGauge<'collector'>;
+  readonly collectorSkipped: LabelledCounter<'collector' | 'reason'>;
   /** The AMI session (only with an AMI user). */
-  readonly ami: { up: Gauge; backoffUntil: Gauge; loginRefused: Gauge } | null = null;
+  readonly ami: { up: LabelledGauge; backoffUntil: LabelledGauge; loginRefused: LabelledGauge } | null = null;
   private readonly help: IntervalHelp<PollIntervals>;
   /** The skip reasons this target can have, shown from the first scrape. */
   private readonly skipReasons: readonly SkipReason[];
@@ -64,7 +65,7 @@ export class HealthMetrics {
     // Collectors run on several schedules; a HELP text cannot vary by label, so it names them all.
     const runs = ({ status, cdr, system, queues }: PollIntervals) =>
       `refreshed after every run of the collector (peers, providers and calls every ${status} seconds, cdr every ${cdr} seconds, system every ${system} seconds${opts.amiIntervalSeconds ? `, queues and asterisk every ${queues} seconds` : ''})`;
-    this.up = new Gauge({
+    this.up = new LabelledGauge({
       name: 'mikopbx_up',
       help: help.text('mikopbx_up', ({ status, cdr }) =>
         opts.upFrom === 'status'
@@ -73,7 +74,7 @@ export class HealthMetrics {
       ),
       registers,
     });
-    this.collectorSuccess = new Gauge({
+    this.collectorSuccess = new LabelledGauge({
       name: 'mikopbx_collector_success',
       help: help.text(
         'mikopbx_collector_success',
@@ -82,19 +83,19 @@ export class HealthMetrics {
       labelNames: ['collector'],
       registers,
     });
-    this.collectorDuration = new Gauge({
+    this.collectorDuration = new LabelledGauge({
       name: 'mikopbx_collector_duration_seconds',
       help: help.text('mikopbx_collector_duration_seconds', (i) => `How long the collector's last run took, in seconds; ${runs(i)}.`),
       labelNames: ['collector'],
       registers,
     });
-    this.collectorLastSuccess = new Gauge({
+    this.collectorLastSuccess = new LabelledGauge({
       name: 'mikopbx_collector_last_success_timestamp_seconds',
       help: help.text('mikopbx_collector_last_success_timestamp_seconds', (i) => `Unix time of the collector's last successful run; ${runs(i)}.`),
       labelNames: ['collector'],
       registers,
     });
-    this.apiRequests = new Counter({
+    this.apiRequests = new LabelledCounter({
       name: 'mikopbx_api_requests_total',
       help: help.text(
         'mikopbx_api_requests_total',
@@ -104,30 +105,30 @@ export class HealthMetrics {
       labelNames: ['endpoint', 'code'],
       registers,
     });
-    this.apiInfo = new Gauge({
+    this.apiInfo = new LabelledGauge({
       name: 'mikopbx_api_info',
       help: 'The MikoPBX API generation in use (v3 or legacy); always 1; refreshed when the generation is detected: at the first poll and again after the PBX was unreachable.',
       labelNames: ['api'],
       registers,
     });
-    this.backoffUntil = new Gauge({
+    this.backoffUntil = new LabelledGauge({
       name: 'mikopbx_api_backoff_until_timestamp_seconds',
       help: 'Unix time until which nothing is sent to the PBX, by reason (rate_limited after HTTP 429, overloaded after 503 or worker timeouts, login_refused after a wrong password); 0 when not backing off.',
       labelNames: ['reason'],
       registers,
     });
-    this.requestBudgetRemaining = new Gauge({
+    this.requestBudgetRemaining = new LabelledGauge({
       name: 'mikopbx_api_request_budget_remaining',
       help: 'Requests that may still be sent to the PBX in the current 60 s window (MIKOPBX_MAX_REQUESTS_PER_MINUTE).',
       registers,
     });
-    this.collectorInterval = new Gauge({
+    this.collectorInterval = new LabelledGauge({
       name: 'mikopbx_collector_interval_seconds',
       help: 'Effective interval between runs of the collector, in seconds: the configured one (POLL_INTERVAL_SECONDS, CDR_POLL_INTERVAL_SECONDS, SYSTEM_POLL_INTERVAL_SECONDS), stretched where MIKOPBX_MAX_REQUESTS_PER_MINUTE cannot carry it; changes when the API generation is detected.',
       labelNames: ['collector'],
       registers,
     });
-    this.collectorSkipped = new Counter({
+    this.collectorSkipped = new LabelledCounter({
       name: 'mikopbx_collector_skipped_total',
       help: help.text(
         'mikopbx_collector_skipped_total',
@@ -139,7 +140,7 @@ export class HealthMetrics {
     });
     if (opts.amiIntervalSeconds) {
       this.ami = {
-        up: new Gauge({
+        up: new LabelledGauge({
           name: 'mikopbx_ami_up',
           help: help.text(
             'mikopbx_ami_up',
@@ -148,7 +149,7 @@ export class HealthMetrics {
           ),
           registers,
         }),
-        backoffUntil: new Gauge({
+        backoffUntil: new LabelledGauge({
           name: 'mikopbx_ami_backoff_until_timestamp_seconds',
           help: help.text(
             'mikopbx_ami_backoff_until_timestamp_seconds',
@@ -157,7 +158,7 @@ export class HealthMetrics {
           ),
           registers,
         }),
-        loginRefused: new Gauge({
+        loginRefused: new LabelledGauge({
           name: 'mikopbx_ami_login_refused',
           help: help.text(
             'mikopbx_ami_login_refused',

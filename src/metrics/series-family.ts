@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import type { Metric, Registry } from 'prom-client';
-import { sharedText } from './shared-text.js';
-import { unpooled } from './unpooled.js';
+import { sharedBytes } from './shared-text.js';
+import { ownBuffer } from './unpooled.js';
 
 /** One series of a family: label values in the family's labelNames order, and the value. */
 export type SeriesRow = readonly [labelValues: readonly string[], value: number];
@@ -22,7 +22,8 @@ export interface FamilySample {
  */
 export abstract class SeriesFamily {
   readonly aggregator = 'sum' as const;
-  private header: string;
+  /** `# HELP …\n# TYPE …`, one buffer shared by every family with the same text (a fleet's targets). */
+  private header: Buffer;
   private helpText: string;
   private encoded: Buffer | null = null;
 
@@ -49,8 +50,8 @@ export abstract class SeriesFamily {
     this.encoded = null;
   }
 
-  private headerFor(help: string): string {
-    return sharedText(`# HELP ${this.name} ${escapeHelp(help)}\n# TYPE ${this.name} ${this.type}`);
+  private headerFor(help: string): Buffer {
+    return sharedBytes(`# HELP ${this.name} ${escapeHelp(help)}\n# TYPE ${this.name} ${this.type}`);
   }
 
   /** Appends one exposition line per sample, in exposition order. */
@@ -68,17 +69,32 @@ export abstract class SeriesFamily {
     if (labels.length !== this.labelNames.length) throw new Error(`${this.name}: ${labels.length} label values for ${this.labelNames.length} label names`);
   }
 
-  /** The family as prom-client renders a metric (HELP, TYPE, a line per sample, no final newline), kept until it changes. */
-  bytes(): Buffer {
-    this.encoded ??= unpooled(this.encode());
+  /**
+   * The family as prom-client renders a metric (HELP, TYPE, a line per sample, no final newline):
+   * its shared header, then its own lines (each after a newline; none without series), kept until
+   * they change.
+   */
+  chunks(): readonly Buffer[] {
+    const lines = this.lines();
+    return lines.length === 0 ? [this.header] : [this.header, lines];
+  }
+
+  /** The sample lines, each after a newline, kept until the series change. */
+  lines(): Buffer {
+    this.encoded ??= this.encode();
     return this.encoded;
   }
 
+  /** The whole family as one new buffer (tests). */
+  bytes(): Buffer {
+    return Buffer.concat(this.chunks() as Buffer[]);
+  }
+
   private encode(): Buffer {
-    const lines = [this.header];
+    const lines = [''];
     this.writeLines(lines);
     // One join, not a string grown line by line: no rope of ~100,000 pieces to flatten and collect.
-    return Buffer.from(lines.join('\n'));
+    return lines.length === 1 ? NO_LINES : ownBuffer(lines.join('\n'));
   }
 
   /** prom-client's view of the family (for `registry.metrics()`, `getMetricsAsJSON()` and tests). */
@@ -88,6 +104,8 @@ export abstract class SeriesFamily {
 
   abstract reset(): void;
 }
+
+const NO_LINES = Buffer.alloc(0);
 
 /** `{a="x",b="y"}` (nothing without labels): the label part of a line, `prefixes` from labelPrefixes(). */
 function labelPart(prefixes: readonly string[], labels: readonly string[]): string {
@@ -102,7 +120,7 @@ function labelPrefixes(labelNames: readonly string[], first = '{'): string[] {
 }
 
 /** A family with one value per series: gauges and counters. */
-abstract class RowFamily extends SeriesFamily {
+export abstract class RowFamily extends SeriesFamily {
   private readonly prefixes = labelPrefixes(this.labelNames);
 
   /** The series in exposition order. */

@@ -10,3 +10,10 @@ export function unpooled(buf: Buffer): Buffer {
   buf.copy(own);
   return own;
 }
+
+/** Text as a buffer of its own (not a slice of the pool; see above), written without a copy. */
+export function ownBuffer(text: string): Buffer {
+  const buf = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+  buf.write(text);
+  return buf;
+}
