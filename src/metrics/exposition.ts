@@ -136,3 +136,19 @@ export async function renderExposition(registry: Registry, written: WrittenMetri
   chunks.push(END);
   return chunks;
 }
+
+/**
+ * The same text as renderExposition() (and `registry.metrics()`), as one string that is not
+ * kept: a fleet's compressed render (see RenderedExposition.compact). Families write their lines
+ * anew instead of keeping them; prom-client metrics are formatted by prom-client.
+ */
+export async function renderExpositionText(registry: Registry): Promise<string> {
+  const formatter = registry as unknown as MetricFormatter;
+  const parts: string[] = [];
+  for (const metric of registry.getMetricsAsArray() as unknown[]) {
+    if (parts.length > 0) parts.push(''); // joined with newlines: the empty line between two metrics
+    if (metric instanceof SeriesFamily) metric.writeText(parts);
+    else parts.push(await formatter.getMetricsAsString(metric as Metric));
+  }
+  return `${parts.join('\n')}\n`;
+}

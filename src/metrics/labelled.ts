@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import { RowFamily, type SeriesRow } from './series-family.js';
+import { RowFamily } from './series-family.js';
 
 /** Label values by label name; every label of the metric must be given (prom-client would drop a missing one). */
 export type LabelValues<T extends string> = Readonly<Record<T, string | number>>;
@@ -11,19 +11,15 @@ export interface LabelledConfig<T extends string> {
   registers: readonly Registry[];
 }
 
-/** One series: label values in labelNames order, and the value (changed in place). */
-type Series = [labelValues: readonly string[], value: number];
-
 /**
  * A gauge or counter that is set one label set at a time, as prom-client's are, kept as a series
- * family: its lines are written again only after a value changed. A fleet target has some thirty
- * such metrics (health, calls, disk); as prom-client metrics, with the copies a render keeps to
- * avoid formatting them again, they were about 40 KiB a target, and every render asked each one
- * for a new array of samples. The text is what prom-client writes, labels in labelNames order.
+ * family: its lines are written only after a value changed, and its series are two flat arrays.
+ * A fleet target has some thirty such metrics (health, calls, disk) of a few series each; as
+ * prom-client metrics, with the copy of its text a render kept, each was about 1 KiB, and every
+ * render asked each one for a new array of sample objects. The text is what prom-client writes,
+ * labels in labelNames order. Series are found by a linear search: these metrics have a handful.
  */
 abstract class LabelledMetric<T extends string> extends RowFamily {
-  private readonly series = new Map<string, Series>();
-
   protected constructor(config: LabelledConfig<T>, type: 'gauge' | 'counter') {
     super(config.name, config.help, type, config.labelNames ?? [], config.registers);
     this.reset();
@@ -31,63 +27,63 @@ abstract class LabelledMetric<T extends string> extends RowFamily {
 
   /** Drops the series of `labels` (the only series, without labels). */
   remove(labels?: LabelValues<T>): void {
-    if (this.series.delete(this.key(this.valuesOf(labels)))) this.changed();
+    const row = this.rowOf(labels);
+    if (row >= 0) this.removeRow(row);
   }
 
   /** No series; a metric without labels has its one series at 0 again (as prom-client's reset). */
   reset(): void {
-    this.series.clear();
-    if (this.labelNames.length === 0) this.series.set('', [[], 0]);
-    this.changed();
-  }
-
-  protected rows(): Iterable<SeriesRow> {
-    return this.series.values();
+    this.clearRows();
+    if (this.labelNames.length === 0) this.values.push(0);
   }
 
   protected setValue(labels: LabelValues<T> | undefined, value: number): void {
     if (typeof value !== 'number') throw new TypeError(`${this.name}: value is not a number: ${String(value)}`);
-    const values = this.valuesOf(labels);
-    const key = this.key(values);
-    const s = this.series.get(key);
-    if (s && Object.is(s[1], value)) return;
-    if (s) s[1] = value;
-    else this.series.set(key, [values, value]);
-    this.changed();
+    const row = this.rowOf(labels);
+    if (row < 0) this.addRow(labels, value);
+    else if (!Object.is(this.values[row], value)) {
+      this.values[row] = value;
+      this.changed();
+    }
   }
 
   protected addValue(labels: LabelValues<T> | undefined, by: number): void {
     if (typeof by !== 'number') throw new TypeError(`${this.name}: increment is not a number: ${String(by)}`);
-    const values = this.valuesOf(labels);
-    const key = this.key(values);
-    const s = this.series.get(key);
-    if (s) {
-      if (by === 0) return;
-      s[1] += by;
-    } else this.series.set(key, [values, by]);
+    const row = this.rowOf(labels);
+    if (row < 0) this.addRow(labels, by);
+    else if (by !== 0) {
+      this.values[row] = (this.values[row] as number) + by;
+      this.changed();
+    }
+  }
+
+  private addRow(labels: LabelValues<T> | undefined, value: number): void {
+    const names = this.labelNames as readonly T[];
+    for (const name of names) this.labelValues.push(String((labels as LabelValues<T>)[name]));
+    this.values.push(value);
     this.changed();
   }
 
-  private key(values: readonly string[]): string {
-    return values.length === 1 ? (values[0] as string) : values.join('\u0000');
-  }
-
-  /** The label values in labelNames order; a name the metric does not have, or a missing one, is a programming error. */
-  private valuesOf(labels: LabelValues<T> | undefined): string[] {
-    const names = this.labelNames;
+  /** The row of `labels`, or -1; a label the metric does not have, or a missing one, is a programming error. */
+  private rowOf(labels: LabelValues<T> | undefined): number {
+    const names = this.labelNames as readonly T[];
+    const n = names.length;
     let given = 0;
     for (const name in labels) {
       if (!names.includes(name)) throw new Error(`${this.name}: no label named "${name}" (labels: ${names.join(', ') || 'none'})`);
       given++;
     }
-    if (given !== names.length) throw new Error(`${this.name}: ${given} label values for ${names.length} labels (${names.join(', ')})`);
-    const values = new Array<string>(names.length);
-    for (let i = 0; i < names.length; i++) values[i] = String((labels as Record<string, string | number>)[names[i] as string]);
-    return values;
+    if (given !== n) throw new Error(`${this.name}: ${given} label values for ${n} labels (${names.join(', ')})`);
+    const { labelValues, values } = this;
+    search: for (let r = 0; r < values.length; r++) {
+      for (let i = 0; i < n; i++) if (labelValues[r * n + i] !== String((labels as LabelValues<T>)[names[i] as T])) continue search;
+      return r;
+    }
+    return -1;
   }
 }
 
-/** A gauge: set(value) or set(labels, value), and inc for a running total. */
+/** A gauge: set(value) or set(labels, value). */
 export class LabelledGauge<T extends string = never> extends LabelledMetric<T> {
   constructor(config: LabelledConfig<T>) {
     super(config, 'gauge');

@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import type { Metric, Registry } from 'prom-client';
-import { sharedBytes } from './shared-text.js';
+import { sharedBytes, sharedText } from './shared-text.js';
 import { ownBuffer } from './unpooled.js';
 
 /** One series of a family: label values in the family's labelNames order, and the value. */
@@ -22,9 +22,10 @@ export interface FamilySample {
  */
 export abstract class SeriesFamily {
   readonly aggregator = 'sum' as const;
-  /** `# HELP …\n# TYPE …`, one buffer shared by every family with the same text (a fleet's targets). */
-  private header: Buffer;
+  /** `# HELP …\n# TYPE …`, one string shared by every family with the same text (a fleet's targets). */
+  private headerText: string;
   private helpText: string;
+  /** The lines as bytes, kept until they change (plain renders: a scrape writes them as they are). */
   private encoded: Buffer | null = null;
 
   constructor(
@@ -35,7 +36,7 @@ export abstract class SeriesFamily {
     registers: readonly Registry[],
   ) {
     this.helpText = help;
-    this.header = this.headerFor(help);
+    this.headerText = this.headerFor(help);
     for (const r of registers) r.registerMetric(this as unknown as Metric);
   }
 
@@ -46,12 +47,11 @@ export abstract class SeriesFamily {
   /** A new HELP text (as prom-client metrics allow by assigning `help`). */
   set help(text: string) {
     this.helpText = text;
-    this.header = this.headerFor(text);
-    this.encoded = null;
+    this.headerText = this.headerFor(text);
   }
 
-  private headerFor(help: string): Buffer {
-    return sharedBytes(`# HELP ${this.name} ${escapeHelp(help)}\n# TYPE ${this.name} ${this.type}`);
+  private headerFor(help: string): string {
+    return sharedText(`# HELP ${this.name} ${escapeHelp(help)}\n# TYPE ${this.name} ${this.type}`);
   }
 
   /** Appends one exposition line per sample, in exposition order. */
@@ -60,7 +60,7 @@ export abstract class SeriesFamily {
   /** The samples as prom-client's get() gives them. */
   protected abstract samples(): FamilySample[];
 
-  /** The series changed: bytes() renders them again. */
+  /** The series changed: lines() writes them again. */
   protected changed(): void {
     this.encoded = null;
   }
@@ -71,30 +71,40 @@ export abstract class SeriesFamily {
 
   /**
    * The family as prom-client renders a metric (HELP, TYPE, a line per sample, no final newline):
-   * its shared header, then its own lines (each after a newline; none without series), kept until
-   * they change.
+   * its header (one buffer shared by every family with the same text), then its own lines (each
+   * after a newline; none without series), kept until they change.
    */
   chunks(): readonly Buffer[] {
     const lines = this.lines();
-    return lines.length === 0 ? [this.header] : [this.header, lines];
+    const header = sharedBytes(this.headerText);
+    return lines.length === 0 ? [header] : [header, lines];
   }
 
   /** The sample lines, each after a newline, kept until the series change. */
   lines(): Buffer {
-    this.encoded ??= this.encode();
+    if (!this.encoded) {
+      const lines = [''];
+      this.writeLines(lines);
+      // One join, not a string grown line by line: no rope of ~100,000 pieces to flatten and collect.
+      this.encoded = lines.length === 1 ? NO_LINES : ownBuffer(lines.join('\n'));
+    }
     return this.encoded;
+  }
+
+  /**
+   * Appends the header and the sample lines, to be joined with newlines; nothing is kept. A
+   * fleet's compressed render takes this path: its thousand targets would otherwise keep ≈ 40 KiB
+   * of lines each (the gzip member holds them anyway), and writing them again costs less than
+   * collecting what a kept copy costs (see rendered.ts).
+   */
+  writeText(parts: string[]): void {
+    parts.push(this.headerText);
+    this.writeLines(parts);
   }
 
   /** The whole family as one new buffer (tests). */
   bytes(): Buffer {
     return Buffer.concat(this.chunks() as Buffer[]);
-  }
-
-  private encode(): Buffer {
-    const lines = [''];
-    this.writeLines(lines);
-    // One join, not a string grown line by line: no rope of ~100,000 pieces to flatten and collect.
-    return lines.length === 1 ? NO_LINES : ownBuffer(lines.join('\n'));
   }
 
   /** prom-client's view of the family (for `registry.metrics()`, `getMetricsAsJSON()` and tests). */
@@ -107,51 +117,75 @@ export abstract class SeriesFamily {
 
 const NO_LINES = Buffer.alloc(0);
 
-/** `{a="x",b="y"}` (nothing without labels): the label part of a line, `prefixes` from labelPrefixes(). */
-function labelPart(prefixes: readonly string[], labels: readonly string[]): string {
+/** `{a="x",b="y"}` (nothing without labels): the label part of the line of series `row`, `prefixes` from labelPrefixes(). */
+export function labelPart(prefixes: readonly string[], labelValues: readonly string[], row: number): string {
+  const n = prefixes.length;
+  if (n === 0) return '';
   let part = '';
-  for (let i = 0; i < prefixes.length; i++) part += `${prefixes[i]}${escapeLabelValue(labels[i] as string)}"`;
-  return prefixes.length > 0 ? `${part}}` : '';
+  for (let i = 0; i < n; i++) part += `${prefixes[i]}${escapeLabelValue(labelValues[row * n + i] as string)}"`;
+  return `${part}}`;
 }
 
-/** What goes before each label value: `{name="` for the first label, `,name="` for the others. */
-function labelPrefixes(labelNames: readonly string[], first = '{'): string[] {
-  return labelNames.map((l, i) => `${i === 0 ? first : ','}${l}="`);
-}
+const prefixTable = new Map<string, readonly string[]>();
 
-/** A family with one value per series: gauges and counters. */
-export abstract class RowFamily extends SeriesFamily {
-  private readonly prefixes = labelPrefixes(this.labelNames);
-
-  /** The series in exposition order. */
-  protected abstract rows(): Iterable<SeriesRow>;
-
-  protected writeLines(lines: string[]): void {
-    for (const [labels, value] of this.rows()) lines.push(`${this.name}${labelPart(this.prefixes, labels)} ${formatValue(value)}`);
+/**
+ * What goes before each label value: `{name="` for the first label, `,name="` for the others.
+ * Shared by every family with the same label names (a fleet's targets have the same families).
+ */
+export function labelPrefixes(labelNames: readonly string[], first = '{'): readonly string[] {
+  const key = `${first}${labelNames.join(',')}`;
+  let prefixes = prefixTable.get(key);
+  if (!prefixes) {
+    prefixes = Object.freeze(labelNames.map((l, i) => `${i === 0 ? first : ','}${l}="`));
+    prefixTable.set(key, prefixes);
   }
-
-  protected samples(): FamilySample[] {
-    return [...this.rows()].map(([labels, value]) => ({ value, labels: Object.fromEntries(this.labelNames.map((l, i) => [l, labels[i] as string])) }));
-  }
+  return prefixes;
 }
 
 /**
- * A gauge family whose series are all replaced by each collector run (one series per object).
- * The series are kept flat, one array of label values and one of values, not an array per
- * series: a fleet holds half a million of them, and two arrays a series were a third of its heap.
+ * A family with one value per series: gauges and counters. The series are kept flat, one array
+ * of label values (labelNames.length per series) and one of values (a plain array of numbers,
+ * which V8 keeps unboxed), not an object or array per series: a fleet holds half a million.
  */
-export class GaugeFamily extends RowFamily {
-  /** Label values row after row, labelNames.length per row. */
-  private labelValues: readonly string[] = [];
-  private values: Float64Array = new Float64Array(0);
+export abstract class RowFamily extends SeriesFamily {
+  protected readonly prefixes = labelPrefixes(this.labelNames);
+  protected labelValues: string[] = [];
+  protected values: number[] = [];
 
+  protected writeLines(lines: string[]): void {
+    const { name, prefixes, labelValues, values } = this;
+    for (let r = 0; r < values.length; r++) lines.push(`${name}${labelPart(prefixes, labelValues, r)} ${formatValue(values[r] as number)}`);
+  }
+
+  protected samples(): FamilySample[] {
+    const n = this.labelNames.length;
+    return this.values.map((value, r) => ({ value, labels: Object.fromEntries(this.labelNames.map((l, i) => [l, this.labelValues[r * n + i] as string])) }));
+  }
+
+  /** Drops series `row`, keeping the order of the others. */
+  protected removeRow(row: number): void {
+    const n = this.labelNames.length;
+    this.labelValues.splice(row * n, n);
+    this.values.splice(row, 1);
+    this.changed();
+  }
+
+  protected clearRows(): void {
+    this.labelValues = [];
+    this.values = [];
+    this.changed();
+  }
+}
+
+/** A gauge family whose series are all replaced by each collector run (one series per object). */
+export class GaugeFamily extends RowFamily {
   constructor(name: string, help: string, labelNames: readonly string[], registers: readonly Registry[]) {
     super(name, help, 'gauge', labelNames, registers);
   }
 
   /**
    * Replaces every series with these rows, in this order; one row per label set (prom-client
-   * would merge duplicates). Rows equal to the current ones keep the bytes already written: most
+   * would merge duplicates). Rows equal to the current ones keep the lines already written: most
    * polls change a few of 5,000 extensions, and comparing is cheaper than writing.
    */
   replace(rows: SeriesRow[]): void {
@@ -159,7 +193,7 @@ export class GaugeFamily extends RowFamily {
     if (this.holds(rows)) return;
     const n = this.labelNames.length;
     const labelValues = new Array<string>(rows.length * n);
-    const values = new Float64Array(rows.length);
+    const values = new Array<number>(rows.length);
     rows.forEach(([labels, value], r) => {
       for (let i = 0; i < n; i++) labelValues[r * n + i] = labels[i] as string;
       values[r] = value;
@@ -180,22 +214,18 @@ export class GaugeFamily extends RowFamily {
     return true;
   }
 
-  protected *rows(): Iterable<SeriesRow> {
-    const n = this.labelNames.length;
-    for (let r = 0; r < this.values.length; r++) yield [this.labelValues.slice(r * n, r * n + n), this.values[r] as number];
-  }
-
   reset(): void {
-    this.replace([]);
+    this.clearRows();
   }
 }
 
 /**
  * A counter family incremented series by series (per trunk, call by call during CDR polls). Its
- * bytes are rendered again only after a change, so renders after status polls reuse them.
+ * lines are written again only after a change, so renders after status polls reuse them.
  */
 export class CounterFamily extends RowFamily {
-  private readonly series = new Map<string, [labelValues: readonly string[], value: number]>();
+  /** Series row by label values joined with NUL (2,400 series at 200 trunks: no linear search). */
+  private readonly rowOf = new Map<string, number>();
 
   constructor(name: string, help: string, labelNames: readonly string[], registers: readonly Registry[]) {
     super(name, help, 'counter', labelNames, registers);
@@ -203,33 +233,36 @@ export class CounterFamily extends RowFamily {
 
   inc(labels: readonly string[], by = 1): void {
     const key = labels.join('\u0000');
-    const s = this.series.get(key);
-    if (s) s[1] += by;
+    const row = this.rowOf.get(key);
+    if (row !== undefined) this.values[row] = (this.values[row] as number) + by;
     else {
       this.checkLabels(labels);
-      this.series.set(key, [labels, by]);
+      this.rowOf.set(key, this.values.length);
+      this.labelValues.push(...labels);
+      this.values.push(by);
     }
     this.changed();
   }
 
   remove(labels: readonly string[]): void {
-    if (this.series.delete(labels.join('\u0000'))) this.changed();
-  }
-
-  protected rows(): Iterable<SeriesRow> {
-    return this.series.values();
+    const key = labels.join('\u0000');
+    const row = this.rowOf.get(key);
+    if (row === undefined) return;
+    this.removeRow(row);
+    this.rowOf.delete(key);
+    for (const [k, r] of this.rowOf) if (r > row) this.rowOf.set(k, r - 1);
   }
 
   reset(): void {
-    this.series.clear();
-    this.changed();
+    this.rowOf.clear();
+    this.clearRows();
   }
 }
 
 /** One histogram series: counts per bucket (not cumulative; the last is +Inf), sum and count. */
 interface HistogramSeries {
   labels: readonly string[];
-  counts: Float64Array;
+  counts: number[];
   sum: number;
   count: number;
 }
@@ -238,14 +271,14 @@ interface HistogramSeries {
  * A histogram with a series per label set, rendered as prom-client renders its Histogram (`le`
  * first, cumulative buckets, then _sum and _count). prom-client keeps a histogram series' buckets
  * in an object keyed by the bounds, which V8 holds as a sparse dictionary for bounds such as
- * 14400: ≈ 2 KiB a series, and a fleet has thousands of series. Here each is one small typed
- * array, and the lines are written again only after an observation.
+ * 14400: ≈ 2 KiB a series, and a fleet has thousands of series. Here each is one small array of
+ * numbers, and the lines are written again only after an observation.
  */
 export class HistogramFamily extends SeriesFamily {
   private readonly bounds: readonly number[];
-  private readonly bucketPrefixes: string[];
-  private readonly bucketLe: string[];
-  private readonly prefixes: string[];
+  private readonly bucketPrefixes: readonly string[];
+  private readonly bucketLe: readonly string[];
+  private readonly prefixes: readonly string[];
   private readonly series = new Map<string, HistogramSeries>();
 
   constructor(name: string, help: string, labelNames: readonly string[], buckets: readonly number[], registers: readonly Registry[]) {
@@ -279,7 +312,7 @@ export class HistogramFamily extends SeriesFamily {
     let s = this.series.get(key);
     if (!s) {
       this.checkLabels(labels);
-      s = { labels, counts: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 };
+      s = { labels, counts: new Array<number>(this.bounds.length + 1).fill(0), sum: 0, count: 0 };
       this.series.set(key, s);
     }
     return s;
@@ -288,13 +321,13 @@ export class HistogramFamily extends SeriesFamily {
   protected writeLines(lines: string[]): void {
     const bucket = `${this.name}_bucket{le="`;
     for (const s of this.series.values()) {
-      const rest = labelPart(this.bucketPrefixes, s.labels);
+      const rest = labelPart(this.bucketPrefixes, s.labels, 0);
       let cumulative = 0;
       for (let b = 0; b < s.counts.length; b++) {
         cumulative += s.counts[b] as number;
         lines.push(`${bucket}${this.bucketLe[b]}"${rest === '' ? '}' : rest} ${formatValue(cumulative)}`);
       }
-      const labels = labelPart(this.prefixes, s.labels);
+      const labels = labelPart(this.prefixes, s.labels, 0);
       lines.push(`${this.name}_sum${labels} ${formatValue(s.sum)}`, `${this.name}_count${labels} ${formatValue(s.count)}`);
     }
   }

@@ -7,6 +7,7 @@ import { crc32, deflateFinal, deflateOpen, gzipSpliced } from '../../src/http/gz
 import { MetricsBody } from '../../src/http/metrics-body.js';
 import { renderExposition, WrittenMetrics } from '../../src/metrics/exposition.js';
 import { RegistryRenderer } from '../../src/metrics/rendered.js';
+import { LabelledCounter, LabelledGauge } from '../../src/metrics/labelled.js';
 import { CounterFamily, GaugeFamily, HistogramFamily } from '../../src/metrics/series-family.js';
 
 /** The render as one string. */
@@ -280,6 +281,25 @@ describe('compact renders (fleet mode): only a gzip member is kept', () => {
     await renderer.render();
     expect(body.ready(true)?.[0]).toBe(renderer.current().gzip);
     expect(zlib.gunzipSync(renderer.current().gzip as Buffer).toString()).toContain('b_family{id="1",name="new"} 2\n');
+    expect((family as unknown as { encoded: unknown }).encoded).toBeNull(); // the family kept no lines of its own
+  });
+
+  it('compact renders of any size decode to what prom-client renders (the reused input buffer grows and is overwritten)', async () => {
+    const big = new Registry();
+    const family = new GaugeFamily('big_family', 'Many series.', ['id', 'name'], [big]);
+    family.replace(Array.from({ length: 3000 }, (_, i) => [[String(i), `${TRICKY[i % TRICKY.length]} ${i}`], i / 7] as const));
+    const labelled = new LabelledGauge<'k'>({ name: 'labelled', help: 'L.', labelNames: ['k'], registers: [big] });
+    labelled.set({ k: 'a' }, 1);
+    const small = new Registry();
+    new LabelledCounter({ name: 'small_total', help: 'S.', registers: [small] }).inc(2);
+    for (const registry of [small, big, small, big]) {
+      const renderer = new RegistryRenderer(registry, true);
+      await renderer.render();
+      const text = zlib.gunzipSync(renderer.current().gzip as Buffer).toString();
+      expect(text).toBe(await registry.metrics());
+      expect(renderer.current().length).toBe(Buffer.byteLength(text));
+    }
+    expect(Buffer.byteLength(await big.metrics())).toBeGreaterThan(128 * 1024);
   });
 
   it('a plain render keeps the families’ bytes, and a gzip answer is dropped once a newer render is out', async () => {
