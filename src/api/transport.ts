@@ -49,6 +49,15 @@ export interface RawResponse {
 }
 
 const DEFAULT_MAX_BODY = 32 * 1024 * 1024;
+const AGENT_OPTIONS = { keepAlive: true, maxSockets: 1 };
+/** got with the options every PBX request has; TLS options and the agent are each transport's own. */
+const PBX_CLIENT = got.extend({
+  headers: { accept: 'application/json', 'user-agent': 'mikopbx-exporter' },
+  retry: { limit: 0 },
+  throwHttpErrors: false,
+  followRedirect: false,
+  responseType: 'text',
+});
 /** A Retry-After longer than this is not believed (nginx caps its ban at 1 h). */
 const MAX_RETRY_AFTER_MS = 2 * 3600_000;
 const TLS_CODES = /CERT|SSL|TLS|EPROTO|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/;
@@ -73,8 +82,8 @@ export class Transport {
   readonly backoff: Backoff;
   readonly now: () => number;
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly agent: { http: http.Agent; https: https.Agent };
-  /** got with this PBX's fixed options merged once: got merges and checks every option it is given, per request. */
+  private readonly agent: { http: http.Agent } | { https: https.Agent };
+  /** got with the fixed options merged once (got merges and checks every option it is given, per request). */
   private readonly client: Got;
   private readonly deadline = new AsyncLocalStorage<number>();
   private readonly closed = new AbortController();
@@ -89,19 +98,13 @@ export class Transport {
     this.budget = new RequestBudget(opts.maxRequestsPerMinute, this.now);
     this.backoff = new Backoff(this.now);
     this.ca = opts.ca ? trustedCas(opts.ca) : undefined;
-    this.agent = {
-      http: new http.Agent({ keepAlive: true, maxSockets: 1 }),
-      https: new https.Agent({ keepAlive: true, maxSockets: 1 }),
-    };
-    this.client = got.extend({
-      headers: { accept: 'application/json', 'user-agent': 'mikopbx-exporter' },
-      retry: { limit: 0 },
-      throwHttpErrors: false,
-      followRedirect: false,
-      responseType: 'text',
-      agent: this.agent,
-      https: { rejectUnauthorized: !opts.insecureSkipVerify, ...(this.ca ? { certificateAuthority: this.ca } : {}) },
-    });
+    // One keep-alive socket to this PBX (requests go one at a time), for its URL's scheme only.
+    this.agent = new URL(opts.baseUrl).protocol === 'https:' ? { https: new https.Agent(AGENT_OPTIONS) } : { http: new http.Agent(AGENT_OPTIONS) };
+    // A fleet's targets share got's merged defaults; only custom TLS needs an instance of its own.
+    this.client =
+      this.ca || opts.insecureSkipVerify
+        ? PBX_CLIENT.extend({ https: { rejectUnauthorized: !opts.insecureSkipVerify, ...(this.ca ? { certificateAuthority: this.ca } : {}) } })
+        : PBX_CLIENT;
   }
 
   get baseUrl(): string {
@@ -142,8 +145,7 @@ export class Transport {
   /** Aborts the request in flight and refuses new ones (shutdown). */
   close(): void {
     this.closed.abort();
-    this.agent.http.destroy();
-    this.agent.https.destroy();
+    for (const agent of Object.values(this.agent) as http.Agent[]) agent.destroy();
   }
 
   get isClosed(): boolean {
@@ -243,6 +245,7 @@ export class Transport {
       // `request` bounds the whole exchange, body included, so a slow drip cannot hold a poll.
       timeout: { request: timeoutMs },
       responseType: 'text',
+      agent: this.agent,
     };
     if (spec.headers) options.headers = spec.headers;
     if (spec.query) options.searchParams = spec.query;

@@ -224,20 +224,22 @@ export class GaugeFamily extends RowFamily {
  * lines are written again only after a change, so renders after status polls reuse them.
  */
 export class CounterFamily extends RowFamily {
-  /** Series row by label values joined with NUL (2,400 series at 200 trunks: no linear search). */
-  private readonly rowOf = new Map<string, number>();
+  /**
+   * Series row by label values joined with NUL, built once there are many series (2,400 at 200
+   * trunks); a fleet target's few dozen are searched instead, without a key string each.
+   */
+  private index: Map<string, number> | null = null;
 
   constructor(name: string, help: string, labelNames: readonly string[], registers: readonly Registry[]) {
     super(name, help, 'counter', labelNames, registers);
   }
 
   inc(labels: readonly string[], by = 1): void {
-    const key = labels.join('\u0000');
-    const row = this.rowOf.get(key);
-    if (row !== undefined) this.values[row] = (this.values[row] as number) + by;
+    this.checkLabels(labels);
+    const row = this.rowOf(labels);
+    if (row >= 0) this.values[row] = (this.values[row] as number) + by;
     else {
-      this.checkLabels(labels);
-      this.rowOf.set(key, this.values.length);
+      this.index?.set(labels.join('\u0000'), this.values.length);
       this.labelValues.push(...labels);
       this.values.push(by);
     }
@@ -245,19 +247,41 @@ export class CounterFamily extends RowFamily {
   }
 
   remove(labels: readonly string[]): void {
-    const key = labels.join('\u0000');
-    const row = this.rowOf.get(key);
-    if (row === undefined) return;
+    const row = this.rowOf(labels);
+    if (row < 0) return;
     this.removeRow(row);
-    this.rowOf.delete(key);
-    for (const [k, r] of this.rowOf) if (r > row) this.rowOf.set(k, r - 1);
+    this.index = null; // rows after it moved up: built again when next needed
   }
 
   reset(): void {
-    this.rowOf.clear();
+    this.index = null;
     this.clearRows();
   }
+
+  private rowOf(labels: readonly string[]): number {
+    const { labelValues, values } = this;
+    if (values.length > INDEXED_ABOVE) {
+      if (!this.index) {
+        this.index = new Map();
+        for (let r = 0; r < values.length; r++) this.index.set(this.keyOf(r), r);
+      }
+      return this.index.get(labels.join('\u0000')) ?? -1;
+    }
+    const n = this.labelNames.length;
+    search: for (let r = 0; r < values.length; r++) {
+      for (let i = 0; i < n; i++) if (labelValues[r * n + i] !== labels[i]) continue search;
+      return r;
+    }
+    return -1;
+  }
+
+  private keyOf(row: number): string {
+    const n = this.labelNames.length;
+    return this.labelValues.slice(row * n, row * n + n).join('\u0000');
+  }
 }
+
+const INDEXED_ABOVE = 256;
 
 /** One histogram series: counts per bucket (not cumulative; the last is +Inf), sum and count. */
 interface HistogramSeries {

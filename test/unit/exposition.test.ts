@@ -151,6 +151,29 @@ describe('renderExposition and GaugeFamily', () => {
     expect(await rendered(ours)).toContain('calls_total{provider="SIP-1",disposition="answered"} 2\n');
   });
 
+  it('a CounterFamily of many series (searched through an index) renders as a prom-client Counter after the same operations', async () => {
+    const ours = new Registry();
+    const theirs = new Registry();
+    const family = new CounterFamily('trunk_calls_total', 'Calls.', ['provider', 'disposition'], [ours]);
+    const counter = new Counter({ name: 'trunk_calls_total', help: 'Calls.', labelNames: ['provider', 'disposition'], registers: [theirs] });
+    let seed = 11;
+    const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (let step = 0; step < 5000; step++) {
+      const provider = `SIP-${Math.floor(random() * 200)}`;
+      const disposition = ['answered', 'busy', 'failed'][Math.floor(random() * 3)] as string;
+      if (random() < 0.05) {
+        family.remove([provider, disposition]);
+        counter.remove({ provider, disposition });
+      } else {
+        family.inc([provider, disposition], step % 3);
+        counter.inc({ provider, disposition }, step % 3);
+      }
+      if (step % 1000 === 999) expect(await rendered(ours)).toBe(await theirs.metrics());
+    }
+    expect((await family.get()).values.length).toBeGreaterThan(256); // past the point where rows are indexed
+    expect(() => family.inc(['SIP-1'])).toThrow(/1 label values for 2 label names/);
+  });
+
   it('a HistogramFamily renders as a prom-client Histogram fed the same observations, zeros and resets', async () => {
     const ours = new Registry();
     const theirs = new Registry();
