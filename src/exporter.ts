@@ -3,7 +3,8 @@ import type https from 'node:https';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { configWarnings, type Config } from './config.js';
-import { closeServer, createHandler, listen } from './http/server.js';
+import { createFastScrapeServer, type FastScrapeServer } from './http/fast-scrape.js';
+import { closeServer, createRoutes, listen, type Routes } from './http/server.js';
 import { createWebServer } from './http/web-server.js';
 import { scrubbersOf } from './log.js';
 import { createProcessRegistry } from './metrics/process.js';
@@ -55,9 +56,13 @@ export async function startExporter(config: Config, logger: Logger, opts: StartO
     ...(maxBodyBytes ? { maxBodyBytes } : {}),
   });
   let web;
+  let routes: Routes | null = null;
   try {
     web = createWebServer({
-      routes: (hooks) => createHandler({ target, processRegistry, logger, ...hooks }),
+      routes: (hooks) => {
+        routes = createRoutes({ target, processRegistry, logger, ...hooks });
+        return routes.listener;
+      },
       scrub: (text) => target.scrub(text),
       logger,
       ...(scrubbers ? { scrubbers } : {}),
@@ -76,9 +81,20 @@ export async function startExporter(config: Config, logger: Logger, opts: StartO
   // A client that never finishes its request must not hold a socket (or shutdown) for long.
   server.headersTimeout = 30_000;
   server.requestTimeout = 60_000;
+  // Without a web config (TLS, basic auth, extra headers), Prometheus' gzip scrapes of /metrics
+  // are answered on the raw socket, and every other request by the routes (fast-scrape.ts).
+  const fastAnswer = web.plain ? (routes as Routes | null)?.fastAnswer : undefined;
+  const fast: FastScrapeServer | null = fastAnswer
+    ? createFastScrapeServer({
+        answer: fastAnswer,
+        fallback: server as http.Server,
+        keepAliveMs: server.keepAliveTimeout,
+        headersTimeoutMs: server.headersTimeout,
+      })
+    : null;
   let port: number;
   try {
-    ({ port } = await listen(server, { host: config.listenAddress, port: config.listenPort }));
+    ({ port } = await listen(fast?.server ?? server, { host: config.listenAddress, port: config.listenPort }));
   } catch (e) {
     web.close();
     target.close();
@@ -105,7 +121,7 @@ export async function startExporter(config: Config, logger: Logger, opts: StartO
         target.close(); // aborts the request in flight, so the running poll ends now
         await jobsDone;
         web.close();
-        await closeServer(server, opts.closeGraceMs ?? 1000);
+        await (fast ? fast.close(opts.closeGraceMs ?? 1000) : closeServer(server, opts.closeGraceMs ?? 1000));
       })();
       return stopping;
     },

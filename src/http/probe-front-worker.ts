@@ -1,7 +1,7 @@
 // The scrape front of fleet mode, in a worker thread of its own. It owns the listening socket and
 // answers Prometheus' `GET /probe?target=NAME` (gzip) from the compressed snapshots the main
-// thread posts after each render; every other request goes on, unchanged, to the exporter's
-// routes on the main thread's loopback server. A thousand PBXs' answers are parsed and rendered on
+// thread posts after each render, on the raw socket (fast-scrape.ts); every other request goes
+// on, unchanged, to the exporter's routes on the main thread's loopback server. A thousand PBXs' answers are parsed and rendered on
 // the main thread, and its garbage collections, which stop it for a few milliseconds several times
 // a second, no longer hold up the scrapes that arrive meanwhile.
 //
@@ -10,6 +10,7 @@
 import http from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 import { acceptsGzip } from './accept-encoding.ts';
+import { createFastScrapeServer, type FastAnswer } from './fast-scrape.ts';
 import { GZIP_METRICS_HEADERS } from './metrics-headers.ts';
 
 export interface FrontSettings {
@@ -76,6 +77,15 @@ function runFront(settings: FrontSettings, port: NonNullable<typeof parentPort>)
   server.headersTimeout = 30_000;
   server.requestTimeout = 60_000;
 
+  // Probes are read and answered on the raw socket; any other request, and the rest of its
+  // connection, goes to the node:http server above (fast-scrape.ts).
+  const probe = (path: string, query: string): FastAnswer => {
+    const name = path === '/probe' ? new URLSearchParams(query).get('target') : null;
+    const body = name ? answers.get(name) : undefined;
+    return body ? [body] : null;
+  };
+  const front = createFastScrapeServer({ answer: probe, fallback: server, keepAliveMs: server.keepAliveTimeout, headersTimeoutMs: server.headersTimeout });
+
   port.on('message', (m: ToFront) => {
     switch (m.kind) {
       case 'answer':
@@ -84,23 +94,19 @@ function runFront(settings: FrontSettings, port: NonNullable<typeof parentPort>)
       case 'forget':
         answers.delete(m.name);
         return;
-      case 'close': {
-        const force = setTimeout(() => server.closeAllConnections(), m.graceMs);
-        server.close(() => {
-          clearTimeout(force);
+      case 'close':
+        void front.close(m.graceMs).then(() => {
           upstream.destroy();
           port.close();
         });
-        server.closeIdleConnections();
-      }
     }
   });
-  server.once('error', (e: NodeJS.ErrnoException) => {
+  front.server.once('error', (e: NodeJS.ErrnoException) => {
     port.postMessage({ kind: 'failed', code: e.code ?? '', message: e.message } satisfies FromFront);
     port.close();
   });
-  server.listen(settings.port, settings.host, () => {
-    const address = server.address();
+  front.server.listen(settings.port, settings.host, () => {
+    const address = front.server.address();
     port.postMessage({ kind: 'listening', port: typeof address === 'object' && address ? address.port : settings.port } satisfies FromFront);
   });
 }

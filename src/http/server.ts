@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import type net from 'node:net';
 import type https from 'node:https';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -7,6 +8,7 @@ import type { RenderedExposition } from '../metrics/rendered.js';
 import type { CollectorResult } from '../target/collector-run.js';
 import { VERSION } from '../version.js';
 import { renderLanding } from './landing.js';
+import type { FastAnswer } from './fast-scrape.js';
 import { MetricsBody } from './metrics-body.js';
 import { guarded, routePath, send, serveBody, type RouteHooks } from './respond.js';
 
@@ -36,11 +38,22 @@ export interface HandlerOptions extends Partial<RouteHooks> {
   now?: () => number;
 }
 
+export interface Routes {
+  listener: http.RequestListener;
+  /** The gzip /metrics answer for the fast scrape path (fast-scrape.ts); null for any other path. */
+  fastAnswer: (path: string) => FastAnswer;
+}
+
+/** Routes of contract §3 for one PBX (see createRoutes). */
+export function createHandler(opts: HandlerOptions): http.RequestListener {
+  return createRoutes(opts).listener;
+}
+
 /**
  * Routes of contract §3 for one PBX. /metrics serves the target's last rendered snapshot plus the
  * cheap process metrics and never waits on the PBX.
  */
-export function createHandler(opts: HandlerOptions): http.RequestListener {
+export function createRoutes(opts: HandlerOptions): Routes {
   const { target } = opts;
   const hooks: RouteHooks = { ...opts, scrub: opts.scrub ?? ((t: string) => target.scrub(t)) };
   const body = new MetricsBody({
@@ -50,7 +63,8 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
     ...(opts.now ? { now: opts.now } : {}),
   });
   target.onRender((exposition) => body.rendered(exposition));
-  return (req, res) => {
+  const fastAnswer = (path: string): FastAnswer => (path === '/metrics' ? (body.ready(true) ?? body.chunks(true)) : null);
+  const listener: http.RequestListener = (req, res) => {
     const route = routePath(req, res, hooks);
     if (!route) return;
     switch (route.path) {
@@ -71,6 +85,7 @@ export function createHandler(opts: HandlerOptions): http.RequestListener {
         send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
     }
   };
+  return { listener, fastAnswer };
 }
 
 function landing(target: ServedTarget): string {
@@ -92,7 +107,7 @@ export interface ListenOptions {
   port: number;
 }
 
-export async function listen(server: http.Server | import('node:https').Server, opts: ListenOptions): Promise<{ port: number }> {
+export async function listen(server: net.Server, opts: ListenOptions): Promise<{ port: number }> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {

@@ -14,6 +14,8 @@ import { filesSignature, loadWebConfig, type WebConfig } from './web-config.js';
 export interface WebServer {
   server: http.Server | https.Server;
   tls: boolean;
+  /** No web config: plain HTTP, no auth, no extra headers (the fast scrape path may answer). */
+  plain: boolean;
   /** Stops watching the web-config file. */
   close(): void;
 }
@@ -47,7 +49,7 @@ export function createWebServer(opts: WebServerOptions): WebServer {
   const scrub = (text: string) => secrets.scrub(opts.scrub(text));
   if (!file) {
     const server = http.createServer(opts.routes({ scrub }));
-    return { server, tls: false, close: () => undefined };
+    return { server, tls: false, plain: true, close: () => undefined };
   }
   let cfg: WebConfig = loadWebConfig(file); // ConfigError on a bad file: exit code 2
   const reloads = opts.processRegistry ? webConfigReloadMetrics(opts.processRegistry) : undefined;
@@ -122,6 +124,7 @@ export function createWebServer(opts: WebServerOptions): WebServer {
   return {
     server,
     tls: cfg.tls !== undefined,
+    plain: false,
     close: () => {
       clearInterval(timer);
       leaveScrubbers();
