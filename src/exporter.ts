@@ -13,6 +13,7 @@ import { PbxTarget, type TargetOptions } from './target.js';
 
 export interface Exporter {
   target: PbxTarget;
+  /** The routes' server; it holds the port itself only with a web config (else the fast scrape path does). */
   server: http.Server | https.Server;
   port: number;
   /** Whether /metrics is served over TLS (WEB_CONFIG_FILE tls_server_config). */

@@ -35,6 +35,7 @@ export interface FastScrapeServer {
 }
 
 const HEAD_END = Buffer.from('\r\n\r\n');
+const NOTHING = Buffer.alloc(0);
 /** A head larger than this goes to node:http (which refuses it with 431 past its own limit). */
 const MAX_HEAD_BYTES = 16 * 1024;
 /** Headers that frame a body or change the protocol: node:http's strict parser deals with them. */
@@ -112,7 +113,7 @@ export function createFastScrapeServer(opts: FastScrapeOptions): FastScrapeServe
   const server = net.createServer((socket) => {
     const state = { busy: false };
     owned.set(socket, state);
-    let pending: Buffer = Buffer.alloc(0);
+    let pending: Buffer = NOTHING;
     /** When the first byte of the head in `pending` came (a slow head must not hold the socket). */
     let headSince = 0;
 
@@ -127,6 +128,12 @@ export function createFastScrapeServer(opts: FastScrapeOptions): FastScrapeServe
       opts.fallback.emit('connection', socket);
     };
 
+    /** Drops an answered request from `pending` (not keeping the read buffer it came in once empty). */
+    const consume = (bytes: number) => {
+      pending = bytes === pending.length ? NOTHING : pending.subarray(bytes);
+      headSince = Date.now();
+    };
+
     const write = (chunks: readonly Buffer[], close: boolean) => {
       let length = 0;
       for (const c of chunks) length += c.length;
@@ -139,7 +146,8 @@ export function createFastScrapeServer(opts: FastScrapeOptions): FastScrapeServe
 
     /** Answers the complete requests in `pending`, one after another. */
     const serve = () => {
-      while (!state.busy && owned.has(socket)) {
+      // After a `Connection: close` answer the socket is ending: what else the client sent is not read.
+      while (!state.busy && owned.has(socket) && !socket.writableEnded) {
         const end = pending.indexOf(HEAD_END);
         if (end < 0 ? pending.length > MAX_HEAD_BYTES : end > MAX_HEAD_BYTES) {
           handOver();
@@ -153,8 +161,7 @@ export function createFastScrapeServer(opts: FastScrapeOptions): FastScrapeServe
           return;
         }
         if (!('then' in answer)) {
-          pending = pending.subarray(end + 4);
-          headSince = Date.now();
+          consume(end + 4);
           write(answer, scrape.close);
           if (scrape.close) return;
           continue;
@@ -169,8 +176,7 @@ export function createFastScrapeServer(opts: FastScrapeOptions): FastScrapeServe
               handOver();
               return;
             }
-            pending = pending.subarray(end + 4);
-            headSince = Date.now();
+            consume(end + 4);
             write(chunks, scrape.close);
             if (!scrape.close) serve();
           },

@@ -196,6 +196,9 @@ describe('the fast scrape path (Prometheus scrapes on the raw socket, everything
     const asked = await exchange(port, ['GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n'], 1);
     expect(asked.answers[0]?.headers.get('connection')).toBe('close');
     expect(asked.closed).toBe(true);
+    // what the client sent after it is not answered
+    const pipelined = await exchange(port, ['GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n' + SCRAPE], 1);
+    expect([pipelined.answers.length, pipelined.closed]).toEqual([1, true]);
     const socket = net.connect(port, '127.0.0.1');
     const started = Date.now();
     await new Promise((resolve) => socket.once('close', resolve));
