@@ -1,6 +1,6 @@
 import zlib from 'node:zlib';
 import type { Registry } from 'prom-client';
-import { renderExposition, renderExpositionText, WrittenMetrics } from './exposition.js';
+import { renderExposition, renderExpositionText } from './exposition.js';
 
 /**
  * One rendered exposition (UTF-8); a new object per render, so it can key caches derived from it.
@@ -68,7 +68,6 @@ let scratch = Buffer.allocUnsafeSlow(64 * 1024);
 export class RegistryRenderer {
   private rendered: RenderedExposition = NOTHING_RENDERED;
   private seq = 0;
-  private readonly written = new WrittenMetrics();
   private readonly listeners: ((exposition: RenderedExposition) => void)[] = [];
 
   constructor(
@@ -91,7 +90,7 @@ export class RegistryRenderer {
       if (seq !== this.seq) return; // a later render overtook this one
       this.rendered = RenderedExposition.compact(text);
     } else {
-      const chunks = await renderExposition(this.registry, this.written);
+      const chunks = await renderExposition(this.registry);
       if (seq !== this.seq) return;
       this.rendered = RenderedExposition.plain(chunks);
     }
