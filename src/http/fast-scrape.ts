@@ -63,7 +63,8 @@ interface Scrape {
 
 /**
  * The request in `head` (without the blank line) if it is a scrape this server may answer: GET,
- * HTTP/1.1, an origin-form target, well-formed fields, no body, gzip accepted. Null otherwise.
+ * HTTP/1.1, an origin-form target, well-formed fields with a Host, no body, gzip accepted. Null
+ * otherwise.
  */
 export function parseScrape(head: string): Scrape | null {
   const lines = head.split('\r\n');
@@ -71,6 +72,7 @@ export function parseScrape(head: string): Scrape | null {
   if (!request) return null;
   let acceptEncoding: string | undefined;
   let close = false;
+  let host = false;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i] as string;
     const colon = line.indexOf(':');
@@ -83,8 +85,10 @@ export function parseScrape(head: string): Scrape | null {
     if (NOT_HERE.has(lower)) return null;
     if (lower === 'accept-encoding') acceptEncoding = acceptEncoding === undefined ? value : `${acceptEncoding},${value}`;
     else if (lower === 'connection' && value.split(',').some((t) => t.trim().toLowerCase() === 'close')) close = true;
+    else if (lower === 'host') host = true;
   }
-  if (!acceptsGzip(acceptEncoding)) return null;
+  // HTTP/1.1 requires Host, and node:http refuses a request without it (requireHostHeader).
+  if (!host || !acceptsGzip(acceptEncoding)) return null;
   return { path: request[1] as string, query: request[2] ?? '', close };
 }
 

@@ -18,7 +18,8 @@ export interface FamilySample {
  * instead of prom-client's label hashing on every update and formatting on every render: at 5,000
  * extensions those two were most of a poll's CPU time, and in a fleet prom-client's objects were
  * most of a target's memory. It registers in a prom-client Registry like any metric (so names
- * stay unique and `registry.metrics()` still works); renderExposition() takes its bytes as they are.
+ * stay unique and `registry.metrics()` still works); renderExposition() takes its bytes as they are,
+ * and a fleet's compressed render has its text written anew instead (writeText), keeping nothing.
  */
 export abstract class SeriesFamily {
   readonly aggregator = 'sum' as const;
@@ -118,7 +119,7 @@ export abstract class SeriesFamily {
 const NO_LINES = Buffer.alloc(0);
 
 /** `{a="x",b="y"}` (nothing without labels): the label part of the line of series `row`, `prefixes` from labelPrefixes(). */
-export function labelPart(prefixes: readonly string[], labelValues: readonly string[], row: number): string {
+function labelPart(prefixes: readonly string[], labelValues: readonly string[], row: number): string {
   const n = prefixes.length;
   if (n === 0) return '';
   let part = '';
@@ -132,7 +133,7 @@ const prefixTable = new Map<string, readonly string[]>();
  * What goes before each label value: `{name="` for the first label, `,name="` for the others.
  * Shared by every family with the same label names (a fleet's targets have the same families).
  */
-export function labelPrefixes(labelNames: readonly string[], first = '{'): readonly string[] {
+function labelPrefixes(labelNames: readonly string[], first = '{'): readonly string[] {
   const key = `${first}${labelNames.join(',')}`;
   let prefixes = prefixTable.get(key);
   if (!prefixes) {

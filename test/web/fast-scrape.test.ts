@@ -166,13 +166,15 @@ describe('the fast scrape path (Prometheus scrapes on the raw socket, everything
       const big = await exchange(port, parts, 1);
       expect(big.answers[0]?.status).toBe(431);
     }
-    expect(parseScrape('GET /metrics HTTP/1.1\r\nAccept-Encoding: gzip')).toEqual({ path: '/metrics', query: '', close: false });
-    expect(parseScrape('GET /probe?target=a%20b HTTP/1.1\r\nAccept-Encoding: br\r\nAccept-Encoding: gzip\r\nConnection: Close')).toEqual({
+    const noHost = await exchange(port, ['GET /metrics HTTP/1.1\r\nAccept-Encoding: gzip\r\n\r\n'], 1);
+    expect(noHost.answers[0]?.status).toBe(400); // node:http requires Host on HTTP/1.1, so no scrape is answered without one
+    expect(parseScrape('GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip')).toEqual({ path: '/metrics', query: '', close: false });
+    expect(parseScrape('GET /probe?target=a%20b HTTP/1.1\r\nhost: x\r\nAccept-Encoding: br\r\nAccept-Encoding: gzip\r\nConnection: Close')).toEqual({
       path: '/probe',
       query: 'target=a%20b',
       close: true,
     });
-    expect(parseScrape('GET http://x/metrics HTTP/1.1\r\nAccept-Encoding: gzip')).toBeNull(); // absolute form: node:http's
+    expect(parseScrape('GET http://x/metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip')).toBeNull(); // absolute form: node:http's
   });
 
   it('reads heads split over many reads, and answers pipelined requests in order', async () => {
