@@ -33,14 +33,6 @@ function runFront(settings: FrontSettings, port: NonNullable<typeof parentPort>)
   const answers = new Map<string, Buffer>();
   const upstream = new http.Agent({ keepAlive: true });
 
-  /** The ready gzip answer for this request, if it is a plain Prometheus probe of a known target. */
-  const ready = (req: http.IncomingMessage): Buffer | undefined => {
-    const url = req.url ?? '';
-    if (req.method !== 'GET' || !url.startsWith('/probe?') || !acceptsGzip(req.headers['accept-encoding'])) return undefined;
-    const name = new URLSearchParams(url.slice('/probe?'.length)).get('target');
-    return name ? answers.get(name) : undefined;
-  };
-
   const pass = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const headers: http.OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(name) && value !== undefined) headers[name] = value;
@@ -63,8 +55,19 @@ function runFront(settings: FrontSettings, port: NonNullable<typeof parentPort>)
     req.pipe(onward);
   };
 
+  // Probes are read and answered on the raw socket; any other request, and the rest of its
+  // connection, goes to the node:http server below (fast-scrape.ts), which answers the probes of
+  // such a connection from the same renders and passes everything else on.
+  const probe = (path: string, query: string): Buffer | undefined => {
+    const name = path === '/probe' ? new URLSearchParams(query).get('target') : null;
+    return name ? answers.get(name) : undefined;
+  };
+
   const server = http.createServer((req, res) => {
-    const body = ready(req);
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const gzipGet = req.method === 'GET' && acceptsGzip(req.headers['accept-encoding']);
+    const body = gzipGet ? probe(q < 0 ? url : url.slice(0, q), q < 0 ? '' : url.slice(q + 1)) : undefined;
     if (!body) {
       pass(req, res);
       return;
@@ -77,14 +80,11 @@ function runFront(settings: FrontSettings, port: NonNullable<typeof parentPort>)
   server.headersTimeout = 30_000;
   server.requestTimeout = 60_000;
 
-  // Probes are read and answered on the raw socket; any other request, and the rest of its
-  // connection, goes to the node:http server above (fast-scrape.ts).
-  const probe = (path: string, query: string): FastAnswer => {
-    const name = path === '/probe' ? new URLSearchParams(query).get('target') : null;
-    const body = name ? answers.get(name) : undefined;
+  const answer = (path: string, query: string): FastAnswer => {
+    const body = probe(path, query);
     return body ? [body] : null;
   };
-  const front = createFastScrapeServer({ answer: probe, fallback: server, keepAliveMs: server.keepAliveTimeout, headersTimeoutMs: server.headersTimeout });
+  const front = createFastScrapeServer({ answer, fallback: server, keepAliveMs: server.keepAliveTimeout, headersTimeoutMs: server.headersTimeout });
 
   port.on('message', (m: ToFront) => {
     switch (m.kind) {

@@ -103,11 +103,6 @@ export abstract class SeriesFamily {
     this.writeLines(parts);
   }
 
-  /** The whole family as one new buffer (tests). */
-  bytes(): Buffer {
-    return Buffer.concat(this.chunks() as Buffer[]);
-  }
-
   /** prom-client's view of the family (for `registry.metrics()`, `getMetricsAsJSON()` and tests). */
   async get(): Promise<{ name: string; help: string; type: 'gauge' | 'counter' | 'histogram'; aggregator: 'sum'; values: FamilySample[] }> {
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: this.samples() };

@@ -173,7 +173,7 @@ describe('renderExposition and GaugeFamily', () => {
       expect(family.lines()).not.toBe(before);
     }
     family.replace([[['201'], NaN]]);
-    expect(family.bytes().toString()).toContain('up{extension="201"} Nan');
+    expect(family.lines().toString()).toContain('up{extension="201"} Nan');
   });
 
   it('refuses a row with the wrong number of label values', () => {
